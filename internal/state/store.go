@@ -1,0 +1,283 @@
+package state
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// CorruptError is a state file that cannot be read. It is never reset
+// silently: starting over means duplicates or gaps, and the user decides.
+type CorruptError struct {
+	Path string
+	Err  error
+}
+
+func (e *CorruptError) Error() string {
+	return fmt.Sprintf("state file %s is unreadable: %v; restore it from a backup, "+
+		"or move it aside to start again from %s or initialLookback, accepting duplicate or missing events",
+		e.Path, e.Err, LegacyFileName)
+}
+
+func (e *CorruptError) Unwrap() error { return e.Err }
+
+// VersionError is a state file written by a newer o365logfetch.
+type VersionError struct {
+	Path    string
+	Version int
+}
+
+func (e *VersionError) Error() string {
+	return fmt.Sprintf("state file %s has format version %d, written by a newer o365logfetch "+
+		"(this one knows version %d); run the newer release", e.Path, e.Version, Version)
+}
+
+// Store owns the state file of one timekeeper directory. Safe for concurrent
+// use.
+type Store struct {
+	dir  string
+	path string
+
+	mu sync.Mutex
+	// st is what is on disk, or what Open derived when nothing was saved
+	// yet. It is replaced, never modified, so a failed Update leaves it as
+	// it was.
+	st *State
+
+	legacy   time.Time
+	legacyOK bool
+}
+
+// Open reads the state of dir: the state file, else the old tool's
+// time.log, else nothing (every type starts with a zero End). dir is created
+// with mode 0700 when missing. A state file that cannot be parsed is a
+// *CorruptError; one from a newer format is a *VersionError.
+func Open(dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("state directory: %w", err)
+	}
+	s := &Store{dir: dir, path: filepath.Join(dir, FileName)}
+	data, err := os.ReadFile(s.path)
+	switch {
+	case err == nil:
+		s.st, err = decode(s.path, data)
+		if err != nil {
+			return nil, err
+		}
+	case errors.Is(err, fs.ErrNotExist):
+		s.st = newState()
+		end, ok, err := readLegacy(filepath.Join(dir, LegacyFileName))
+		if err != nil {
+			return nil, err
+		}
+		s.st.LegacyEnd, s.legacy, s.legacyOK = end, end, ok
+	default:
+		return nil, fmt.Errorf("read state: %w", err)
+	}
+	return s, nil
+}
+
+func decode(path string, data []byte) (*State, error) {
+	// The version first: a newer format may not fit this build's types,
+	// and that deserves its own message rather than "corrupt".
+	var head struct {
+		Version *int `json:"version"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil {
+		return nil, &CorruptError{Path: path, Err: jsonError(data, err)}
+	}
+	switch {
+	case head.Version == nil:
+		return nil, &CorruptError{Path: path, Err: errors.New("no version")}
+	case *head.Version > Version:
+		return nil, &VersionError{Path: path, Version: *head.Version}
+	case *head.Version < 1:
+		return nil, &CorruptError{Path: path, Err: fmt.Errorf("version %d", *head.Version)}
+	}
+	st := &State{}
+	if err := json.Unmarshal(data, st); err != nil {
+		return nil, &CorruptError{Path: path, Err: jsonError(data, err)}
+	}
+	if st.Types == nil {
+		return nil, &CorruptError{Path: path, Err: errors.New("no types")}
+	}
+	for name, t := range st.Types {
+		if t == nil {
+			return nil, &CorruptError{Path: path, Err: fmt.Errorf("type %q: null entry", name)}
+		}
+	}
+	return st, nil
+}
+
+// jsonError makes the parser's complaint about an empty or cut-off file say
+// so plainly.
+func jsonError(data []byte, err error) error {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return errors.New("empty file")
+	}
+	var syn *json.SyntaxError
+	if errors.As(err, &syn) && syn.Offset >= int64(len(data)) {
+		return fmt.Errorf("truncated: %w", err)
+	}
+	return err
+}
+
+// readLegacy reads the old tool's time.log: epoch seconds, possibly with
+// surrounding white space or a fraction. ok is false when the file does not
+// exist; anything unreadable is an error, since the user counts on it to
+// continue where the old tool stopped.
+func readLegacy(path string) (end time.Time, ok bool, err error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("read %s: %w", path, err)
+	}
+	text := strings.TrimSpace(string(data))
+	secs, frac, _ := strings.Cut(text, ".")
+	n, perr := strconv.ParseInt(secs, 10, 64)
+	if perr != nil || secs == "" || !digits(secs) || !digits(frac) || n > maxLegacy {
+		return time.Time{}, false, fmt.Errorf("%s holds %q, not epoch seconds; fix it, or remove it to start from initialLookback", path, abbrev(text))
+	}
+	return time.Unix(n, 0).UTC(), true, nil
+}
+
+// maxLegacy is 9999-12-31T23:59:59Z: beyond it the value is garbage.
+const maxLegacy = 253402300799
+
+func digits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func abbrev(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
+}
+
+// Path is the state file.
+func (s *Store) Path() string { return s.path }
+
+// Legacy returns the time.log value when Open used it because no state file
+// existed.
+func (s *Store) Legacy() (end time.Time, ok bool) {
+	return s.legacy, s.legacyOK
+}
+
+// Snapshot returns a deep copy of the state.
+func (s *Store) Snapshot() *State {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.st.Clone()
+}
+
+// Type returns a deep copy of the entry of contentType; one with End =
+// LegacyEnd when the type has none yet.
+func (s *Store) Type(contentType string) Type {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t := s.st.Types[contentType]; t != nil {
+		return t.clone()
+	}
+	return Type{End: s.st.LegacyEnd}
+}
+
+// Update applies fn to a copy of the state, prunes expired ledger entries
+// (as of now) and saves the result atomically. Only when the save succeeds
+// does the copy become the state, so on error the Store still holds what is
+// on disk. Updates are serialised.
+func (s *Store) Update(now time.Time, fn func(*State)) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	next := s.st.Clone()
+	fn(next)
+	next.Version = Version
+	next.Prune(now)
+	for name, t := range next.Types {
+		if t == nil {
+			delete(next.Types, name)
+		}
+	}
+	if err := s.save(next); err != nil {
+		return err
+	}
+	s.st = next
+	return nil
+}
+
+// save replaces the state file atomically and durably: a reader (or a crash)
+// sees the old file or the new one, never a mixture.
+func (s *Store) save(st *State) error {
+	data, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return fmt.Errorf("save state: %w", err)
+	}
+	data = append(data, '\n')
+	if err := writeFileAtomic(s.dir, s.path, data); err != nil {
+		return fmt.Errorf("save state: %w", err)
+	}
+	return nil
+}
+
+func writeFileAtomic(dir, path string, data []byte) (err error) {
+	f, err := os.CreateTemp(dir, FileName+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			_ = f.Close()
+			_ = os.Remove(tmp)
+		}
+	}()
+	// CreateTemp uses 0600 already; Chmod makes it explicit and independent
+	// of how the temp file was created.
+	if err := f.Chmod(0o600); err != nil && runtime.GOOS != "windows" {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
+// syncDir makes the rename durable. Windows cannot open a directory for
+// syncing, and its rename is durable with the file system's journal.
+func syncDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	serr := d.Sync()
+	cerr := d.Close()
+	return errors.Join(serr, cerr)
+}
