@@ -1,0 +1,210 @@
+// Package sink appends audit records as JSON lines to one file per content
+// type, where a SIEM tails them. Every append is a whole blob: a reader of the
+// file sees complete lines only, and a failure leaves no fragment behind.
+package sink
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+)
+
+// Ext is the extension of output files.
+const Ext = ".log"
+
+// ErrPartialLine is returned by Append when the blob does not end in a
+// newline: appending it would glue the next blob's first record to its last.
+var ErrPartialLine = errors.New("content does not end in a newline")
+
+// Writer appends whole blobs to <dir>/<name>.log. Safe for concurrent use: one
+// blob's lines are contiguous; lines of different blobs never interleave.
+type Writer struct {
+	mu       sync.Mutex
+	f        *os.File
+	path     string
+	repaired int64
+}
+
+// Open opens <dir>/<name>.log for appending, creating it with mode 0640.
+// name must be a plain file name. Before returning it repairs a partial last
+// line left by a crash: when the file does not end in '\n', it is truncated
+// after its last '\n' (Repaired reports how many bytes were cut).
+func Open(dir, name string) (*Writer, error) {
+	if err := checkName(name); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, name+Ext)
+	// Not O_APPEND: Go (like Linux) cannot use copy_file_range into an
+	// O_APPEND file, and Append needs the starting offset anyway to undo a
+	// failed blob. Append seeks to the end under the mutex instead, which
+	// also follows a file truncated by copytruncate-style rotation.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o640)
+	if err != nil {
+		return nil, fmt.Errorf("open output: %w", err)
+	}
+	w := &Writer{f: f, path: path}
+	if w.repaired, err = repair(f); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("repair %s: %w", path, err)
+	}
+	return w, nil
+}
+
+// checkName refuses names that would leave dir or cannot name a file.
+// Content types come from configuration, so a typo must not write elsewhere.
+func checkName(name string) error {
+	switch {
+	case name == "", name == ".", name == "..":
+		return fmt.Errorf("output name %q: not a file name", name)
+	case strings.ContainsAny(name, `/\`+"\x00"):
+		return fmt.Errorf("output name %q: must not contain '/', '\\' or NUL", name)
+	case filepath.Base(name) != name || filepath.IsAbs(name) || filepath.VolumeName(name) != "":
+		return fmt.Errorf("output name %q: not a plain file name", name)
+	}
+	return nil
+}
+
+// repairChunk bounds the memory of the backwards scan for the last newline.
+const repairChunk = 64 << 10
+
+// repair truncates f after its last '\n' when it does not end in one, and
+// returns the number of bytes cut. A file without any newline is emptied:
+// its content is a fragment of a line that was never completed.
+func repair(f *os.File) (int64, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	size := fi.Size()
+	if size == 0 {
+		return 0, nil
+	}
+	buf := make([]byte, min(size, repairChunk))
+	keep := int64(0)
+	for end := size; end > 0; {
+		n := min(end, int64(len(buf)))
+		off := end - n
+		if _, err := f.ReadAt(buf[:n], off); err != nil {
+			return 0, err
+		}
+		if i := bytes.LastIndexByte(buf[:n], '\n'); i >= 0 {
+			keep = off + int64(i) + 1
+			break
+		}
+		end = off
+	}
+	if keep == size {
+		return 0, nil
+	}
+	if err := f.Truncate(keep); err != nil {
+		return 0, err
+	}
+	if err := f.Sync(); err != nil {
+		return 0, err
+	}
+	return size - keep, nil
+}
+
+// Path is the file w appends to.
+func (w *Writer) Path() string { return w.path }
+
+// Repaired is the number of bytes Open cut from a partial last line.
+func (w *Writer) Repaired() int64 { return w.repaired }
+
+// Append copies everything r yields to the end of the file. r's content must
+// be whole lines (end in '\n', or be empty). All or nothing: on any error the
+// file is truncated back to its size before the call, so no partial blob and
+// no partial line stays behind. Append does not fsync; call Sync before
+// recording the blob as durable.
+func (w *Writer) Append(r io.Reader) (n int64, err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.f == nil {
+		return 0, fmt.Errorf("append %s: %w", w.path, os.ErrClosed)
+	}
+	before, err := w.f.Seek(0, io.SeekEnd)
+	if err != nil {
+		return 0, fmt.Errorf("append %s: %w", w.path, err)
+	}
+	n, err = io.Copy(w.f, r)
+	if err == nil && n > 0 {
+		err = w.checkLastByte(before + n - 1)
+	}
+	if err != nil {
+		if terr := w.undo(before); terr != nil {
+			return 0, fmt.Errorf("append %s: %w (and undoing it: %v; the file may end in a partial blob)", w.path, err, terr)
+		}
+		return 0, fmt.Errorf("append %s: %w", w.path, err)
+	}
+	return n, nil
+}
+
+// checkLastByte reads back the last byte written: cheaper than wrapping the
+// source, which would stop io.Copy from using copy_file_range.
+func (w *Writer) checkLastByte(off int64) error {
+	var b [1]byte
+	if _, err := w.f.ReadAt(b[:], off); err != nil {
+		return err
+	}
+	if b[0] != '\n' {
+		return ErrPartialLine
+	}
+	return nil
+}
+
+func (w *Writer) undo(size int64) error {
+	if err := w.f.Truncate(size); err != nil {
+		return err
+	}
+	_, err := w.f.Seek(size, io.SeekStart)
+	return err
+}
+
+// Size is the current size of the file.
+func (w *Writer) Size() (int64, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.f == nil {
+		return 0, fmt.Errorf("size %s: %w", w.path, os.ErrClosed)
+	}
+	fi, err := w.f.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("size %s: %w", w.path, err)
+	}
+	return fi.Size(), nil
+}
+
+// Sync flushes the file to stable storage.
+func (w *Writer) Sync() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.f == nil {
+		return fmt.Errorf("sync %s: %w", w.path, os.ErrClosed)
+	}
+	if err := w.f.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", w.path, err)
+	}
+	return nil
+}
+
+// Close syncs and closes the file. Closing twice is harmless.
+func (w *Writer) Close() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.f == nil {
+		return nil
+	}
+	f := w.f
+	w.f = nil
+	serr := f.Sync()
+	cerr := f.Close()
+	if err := errors.Join(serr, cerr); err != nil {
+		return fmt.Errorf("close %s: %w", w.path, err)
+	}
+	return nil
+}
