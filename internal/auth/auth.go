@@ -1,0 +1,215 @@
+// Package auth hands out Azure AD access tokens for the Office 365
+// Management Activity API, through MSAL Go with a certificate credential.
+//
+// Two credential forms are served: a private key with its certificate
+// (MSAL's own PS256 assertion), and the Python tool's bare private key plus
+// certificate thumbprint (an RS256 assertion carrying x5t, as ADAL sent).
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
+)
+
+// Settings say where to get tokens and with what credential.
+type Settings struct {
+	AuthorityHost   string // https://host[:port], no trailing slash
+	Tenant          string // GUID or domain
+	ClientID        string
+	Resource        string // scope = Resource + "/.default"
+	PrivateKeyFile  string // PEM: key alone, or key + certificate (any order, PKCS#8 or PKCS#1, CRLF, chain)
+	CertificateFile string // optional separate certificate PEM
+	Thumbprint      string // normalised uppercase hex SHA-1 (40 chars) or ""
+
+	Logger *slog.Logger // token-request retries are logged here at Warn; nil discards
+}
+
+// Source hands out access tokens for the Activity API. It is safe for
+// concurrent use; concurrent callers share one token request.
+type Source struct {
+	authority string
+	clientID  string
+	scopes    []string
+	hc        *http.Client
+	now       func() time.Time
+	log       *slog.Logger
+	loaded    *loaded
+	policy    retryPolicy
+	renewGap  time.Duration
+
+	sem chan struct{} // one token request at a time, so a cold start asks once
+
+	mu      sync.Mutex
+	client  confidential.Client
+	created time.Time // when client was built (monotonic clock)
+}
+
+// retryPolicy bounds the retries of a token request: full-jitter
+// exponential backoff, Retry-After honoured up to max.
+type retryPolicy struct {
+	attempts int
+	base     time.Duration
+	max      time.Duration
+}
+
+var defaultPolicy = retryPolicy{attempts: 5, base: time.Second, max: 30 * time.Second}
+
+// renewGap: a Renew within this long of building the current client is a
+// no-op. Its token is that young at most, so a 401 on it is not expiry, and
+// workers hitting 401 together then cause one token request, not one each.
+const renewGap = 30 * time.Second
+
+// New loads the credential from disk and builds the MSAL confidential
+// client. Credential problems are *CredentialError. hc nil means MSAL's
+// default client; now nil means time.Now (it dates client assertions and
+// judges certificate validity).
+func New(s Settings, hc *http.Client, now func() time.Time) (*Source, error) {
+	if now == nil {
+		now = time.Now
+	}
+	if s.AuthorityHost == "" || s.Tenant == "" || s.ClientID == "" || s.Resource == "" {
+		return nil, errors.New("auth: authority host, tenant, client id and resource are all required")
+	}
+	l, err := loadCredential(s, now)
+	if err != nil {
+		return nil, err
+	}
+	log := s.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	src := &Source{
+		authority: strings.TrimRight(s.AuthorityHost, "/") + "/" + s.Tenant,
+		clientID:  s.ClientID,
+		scopes:    []string{strings.TrimRight(s.Resource, "/") + "/.default"},
+		hc:        hc,
+		now:       now,
+		log:       log,
+		loaded:    l,
+		policy:    defaultPolicy,
+		renewGap:  renewGap,
+		sem:       make(chan struct{}, 1),
+	}
+	c, err := src.newClient()
+	if err != nil {
+		return nil, err
+	}
+	src.client, src.created = c, time.Now()
+	return src, nil
+}
+
+func (s *Source) newClient() (confidential.Client, error) {
+	opts := []confidential.Option{
+		// Otherwise MSAL first asks login.microsoftonline.com about any host.
+		confidential.WithInstanceDiscovery(false),
+		// A stray MSAL_FORCE_REGION must not send us to a regional endpoint.
+		confidential.WithAzureRegion("DisableMsalForceRegion"),
+	}
+	if s.hc != nil {
+		opts = append(opts, confidential.WithHTTPClient(s.hc))
+	}
+	c, err := confidential.New(s.authority, s.clientID, s.loaded.cred, opts...)
+	if err != nil {
+		return confidential.Client{}, fmt.Errorf("token client for %s: %w", s.authority, err)
+	}
+	return c, nil
+}
+
+// Credential describes what was loaded.
+func (s *Source) Credential() Credential { return s.loaded.info }
+
+// Token returns a valid access token, from MSAL's cache while one is valid.
+// 5xx, 429, 408 and network errors are retried a few times with backoff;
+// a refusal by Azure AD is *Error.
+func (s *Source) Token(ctx context.Context) (string, error) {
+	select {
+	case s.sem <- struct{}{}:
+	case <-ctx.Done():
+		return "", fmt.Errorf("token: %w", ctx.Err())
+	}
+	defer func() { <-s.sem }()
+
+	for attempt := 1; ; attempt++ {
+		s.mu.Lock()
+		c := s.client
+		s.mu.Unlock()
+		res, err := c.AcquireTokenByCredential(ctx, s.scopes)
+		if err == nil {
+			return res.AccessToken, nil
+		}
+		if ctx.Err() != nil {
+			return "", fmt.Errorf("token from %s: %w", s.authority, ctx.Err())
+		}
+		retry, after := transient(err, s.now())
+		if !retry {
+			if isHTTPStatus(err) {
+				return "", refusal(err)
+			}
+			return "", fmt.Errorf("token from %s: %w", s.authority, err)
+		}
+		if attempt >= s.policy.attempts {
+			return "", fmt.Errorf("token from %s: giving up after %d attempts: %w", s.authority, attempt, err)
+		}
+		wait := s.policy.wait(attempt, after)
+		s.log.Warn("token request failed, retrying", "attempt", attempt, "wait", wait, "error", err)
+		if err := sleep(ctx, wait); err != nil {
+			return "", fmt.Errorf("token from %s: %w", s.authority, err)
+		}
+	}
+}
+
+// Renew drops the cached token, for when the API answered 401. MSAL cannot
+// force a refresh, so this builds a new client with an empty cache; the
+// next Token asks Azure AD again.
+func (s *Source) Renew() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if time.Since(s.created) < s.renewGap {
+		return nil
+	}
+	c, err := s.newClient()
+	if err != nil {
+		return err
+	}
+	s.client, s.created = c, time.Now()
+	return nil
+}
+
+// wait is the pause before attempt+1: the server's Retry-After when it sent
+// one, else full jitter over an exponentially growing ceiling; never more
+// than max.
+func (p retryPolicy) wait(attempt int, after time.Duration) time.Duration {
+	if after > 0 {
+		return min(after, p.max)
+	}
+	ceiling := p.base
+	for i := 1; i < attempt && ceiling < p.max; i++ {
+		ceiling *= 2
+	}
+	ceiling = min(ceiling, p.max)
+	if ceiling <= 0 {
+		return 0
+	}
+	return rand.N(ceiling + 1)
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
