@@ -1,0 +1,238 @@
+// Package activity is a client of the Office 365 Management Activity API: subscriptions, content
+// listing with paging, blob download. It retries what is worth retrying, paces requests, and sends
+// the bearer token only to the configured API host. It knows nothing of files or state.
+package activity
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// TokenSource hands out bearer tokens for the API.
+type TokenSource interface {
+	Token(ctx context.Context) (string, error)
+	// Renew drops the current token so the next Token call fetches a fresh one.
+	Renew() error
+}
+
+// Options configure a Client.
+type Options struct {
+	Root              string       // activityApiRoot: https://host/api/v1.0/{tenantId}/activity/feed
+	PublisherID       string       // sent as PublisherIdentifier on every request
+	HTTP              *http.Client // TLS-verifying client; redirects are refused on a copy of it
+	Tokens            TokenSource
+	Retry             Retry            // zero value: DefaultRetry
+	RequestsPerMinute int              // client-side pacing shared by all callers; 0 = none
+	Now               func() time.Time // clock for skew checks; default time.Now
+	Log               *slog.Logger     // default slog.Default()
+}
+
+// Client talks to one tenant's Activity API. Safe for concurrent use.
+type Client struct {
+	root   *url.URL
+	pubID  string
+	http   *http.Client
+	tokens TokenSource
+	retry  Retry
+	pace   *pacer
+	now    func() time.Time
+	log    *slog.Logger
+
+	skewOnce sync.Once
+	skewMu   sync.Mutex
+	skew     time.Duration
+}
+
+// New checks the options and builds a Client.
+func New(o Options) (*Client, error) {
+	root, err := url.Parse(strings.TrimRight(o.Root, "/"))
+	if err != nil || root.Scheme != "https" || root.Host == "" {
+		return nil, fmt.Errorf("activity API root %q: must be an absolute https URL", o.Root)
+	}
+	if o.PublisherID == "" {
+		return nil, errors.New("activity API: publisher identifier is empty")
+	}
+	if o.HTTP == nil || o.Tokens == nil {
+		return nil, errors.New("activity API: HTTP client and token source are required")
+	}
+	hc := *o.HTTP
+	// A redirect would carry our request elsewhere; the API never redirects, so refuse them all.
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	c := &Client{
+		root: root, pubID: o.PublisherID, http: &hc, tokens: o.Tokens,
+		retry: o.Retry, pace: newPacer(o.RequestsPerMinute), now: o.Now, log: o.Log,
+	}
+	if c.retry.Attempts <= 0 {
+		c.retry = DefaultRetry
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.log == nil {
+		c.log = slog.Default()
+	}
+	return c, nil
+}
+
+// Skew is the API clock minus ours, as seen on the first answer (zero before any answer).
+func (c *Client) Skew() time.Duration {
+	c.skewMu.Lock()
+	defer c.skewMu.Unlock()
+	return c.skew
+}
+
+// endpoint is root + "/" + path with the query, PublisherIdentifier included.
+func (c *Client) endpoint(path string, q url.Values) string {
+	if q == nil {
+		q = url.Values{}
+	}
+	q.Set("PublisherIdentifier", c.pubID)
+	u := *c.root
+	u.Path = c.root.Path + "/" + path
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// sameOrigin checks a URL handed to us by the API (NextPageUri, contentUri) before the bearer
+// token goes there, and adds PublisherIdentifier when it lacks one.
+func (c *Client) sameOrigin(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("URL from the API %q: %w", raw, err)
+	}
+	if u.Scheme != c.root.Scheme || !strings.EqualFold(u.Host, c.root.Host) {
+		return "", fmt.Errorf("URL from the API %q points outside %s://%s: refusing to send the token there", raw, c.root.Scheme, c.root.Host)
+	}
+	q := u.Query()
+	if q.Get("PublisherIdentifier") == "" {
+		q.Set("PublisherIdentifier", c.pubID)
+		u.RawQuery = q.Encode()
+	}
+	return u.String(), nil
+}
+
+// do sends one API request with retries. handle reads a 2xx answer; a body cut short while
+// handle reads it counts as a transient failure and the whole request is tried again, so handle
+// must be able to start over.
+func (c *Client) do(ctx context.Context, op, method, target string, handle func(*http.Response) error) error {
+	renewed := false
+	var waited time.Duration
+	for attempt := 1; ; attempt++ {
+		retryAfter, err := c.once(ctx, op, method, target, handle)
+		if err == nil {
+			return nil
+		}
+		var ae *APIError
+		if errors.As(err, &ae) && ae.Status == http.StatusUnauthorized && !renewed {
+			// The token may have expired on the server's side before ours: fetch a new one, once.
+			renewed = true
+			if rerr := c.tokens.Renew(); rerr != nil {
+				return rerr
+			}
+			c.log.Debug("token refused, renewed it", "op", op)
+			continue
+		}
+		if !transient(err) || attempt >= c.retry.Attempts {
+			return err
+		}
+		d := c.retry.wait(attempt, retryAfter)
+		if waited+d > c.retry.Budget {
+			return fmt.Errorf("%w (gave up after %d tries in %s)", err, attempt, waited.Round(time.Second))
+		}
+		waited += d
+		c.log.Warn("retrying", "op", op, "attempt", attempt, "wait", d, "error", err)
+		if err := sleep(ctx, d); err != nil {
+			return err
+		}
+	}
+}
+
+func (c *Client) once(ctx context.Context, op, method, target string, handle func(*http.Response) error) (time.Duration, error) {
+	if err := c.pace.wait(ctx); err != nil {
+		return 0, err
+	}
+	token, err := c.tokens.Token(ctx)
+	if err != nil {
+		return 0, err
+	}
+	req, err := http.NewRequestWithContext(ctx, method, target, nil)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", op, err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Accept", "application/json")
+	if method == http.MethodPost {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return 0, ctx.Err()
+		}
+		return 0, fmt.Errorf("%s: %w", op, &transportError{redact(err)})
+	}
+	defer resp.Body.Close()
+	c.checkSkew(resp)
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return parseRetryAfter(resp.Header.Get("Retry-After"), c.now()), readAPIError(op, resp)
+	}
+	resp.Body = &body{rc: resp.Body}
+	if err := handle(resp); err != nil {
+		if ctx.Err() != nil {
+			return 0, ctx.Err()
+		}
+		return 0, fmt.Errorf("%s: %w", op, err)
+	}
+	return 0, nil
+}
+
+// redact drops the query from a *url.Error: it is long and tells the reader nothing new.
+func redact(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// body marks read errors of an answer's body as transport errors: a connection dropped
+// mid-body is worth another try, unlike a body that is complete but wrong.
+type body struct{ rc io.ReadCloser }
+
+func (b *body) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	if err != nil && err != io.EOF {
+		err = &transportError{err}
+	}
+	return n, err
+}
+
+func (b *body) Close() error { return b.rc.Close() }
+
+// skewWarn is how far the API clock may differ from ours before we say so: the API judges
+// windows by its clock, the 7-day edge is near, and signed assertions carry nbf/exp.
+const skewWarn = 5 * time.Minute
+
+func (c *Client) checkSkew(resp *http.Response) {
+	c.skewOnce.Do(func() {
+		date, err := http.ParseTime(resp.Header.Get("Date"))
+		if err != nil {
+			return
+		}
+		skew := date.Sub(c.now()).Round(time.Second)
+		c.skewMu.Lock()
+		c.skew = skew
+		c.skewMu.Unlock()
+		if skew > skewWarn || skew < -skewWarn {
+			c.log.Warn("the local clock differs from the API's; windows near the 7-day edge may be refused: sync the clock (NTP)", "skew", skew)
+		}
+	})
+}

@@ -1,0 +1,146 @@
+package activity
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/o365logfetch/o365logfetch/internal/window"
+)
+
+// Content is one blob as the listing describes it. The strings are kept as the API sent them:
+// they are copied into every output line.
+type Content struct {
+	ContentType       string `json:"contentType"`
+	ContentID         string `json:"contentId"`
+	ContentURI        string `json:"contentUri"`
+	ContentCreated    string `json:"contentCreated"`
+	ContentExpiration string `json:"contentExpiration"`
+}
+
+// Created is when the blob became available.
+func (c Content) Created() time.Time { t, _ := parseAPITime(c.ContentCreated); return t }
+
+// Expiration is when the blob stops being fetchable.
+func (c Content) Expiration() time.Time { t, _ := parseAPITime(c.ContentExpiration); return t }
+
+func (c Content) validate() error {
+	if c.ContentID == "" || c.ContentURI == "" {
+		return fmt.Errorf("listing entry without contentId or contentUri: %+v", c)
+	}
+	if _, err := parseAPITime(c.ContentCreated); err != nil {
+		return fmt.Errorf("listing entry %s: contentCreated %q: %w", c.ContentID, c.ContentCreated, err)
+	}
+	if c.ContentExpiration != "" {
+		if _, err := parseAPITime(c.ContentExpiration); err != nil {
+			return fmt.Errorf("listing entry %s: contentExpiration %q: %w", c.ContentID, c.ContentExpiration, err)
+		}
+	}
+	return nil
+}
+
+// parseAPITime reads the API's timestamps ("2015-05-23T17:35:00.000Z"; zone and fraction optional).
+func parseAPITime(s string) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, errors.New("not a timestamp the API uses")
+}
+
+// Limits against answers no real API gives: they end a listing instead of looping or filling memory.
+const (
+	maxPages     = 10000
+	maxPageBytes = 64 << 20
+)
+
+// List lists the blobs of contentType that became available in w, page by page, calling fn
+// with each page. When the API invalidates a page token (AF20031) the listing starts over, so
+// fn may see an entry twice: callers dedupe by contentId.
+func (c *Client) List(ctx context.Context, contentType string, w window.Window, fn func([]Content) error) error {
+	op := fmt.Sprintf("list %s %s", contentType, w)
+	first := c.endpoint("subscriptions/content", url.Values{
+		"contentType": {contentType},
+		"startTime":   {window.Format(w.Start)},
+		"endTime":     {window.Format(w.End)},
+	})
+	seen := map[string]bool{}
+	next := first
+	for page := 1; next != ""; page++ {
+		if page > maxPages {
+			return fmt.Errorf("%s: more than %d pages: giving up", op, maxPages)
+		}
+		if seen[next] {
+			return fmt.Errorf("%s: the API sent the same next page twice (%s): giving up", op, next)
+		}
+		seen[next] = true
+		var entries []Content
+		var nextURI string
+		err := c.do(ctx, op, http.MethodGet, next, func(resp *http.Response) error {
+			entries, nextURI = nil, ""
+			if err := decodeListing(resp.Body, &entries); err != nil {
+				return err
+			}
+			// The header is spelled NextPageUri; Go's canonical form is Nextpageuri. Get finds both.
+			nextURI = resp.Header.Get("NextPageUri")
+			return nil
+		})
+		if HasCode(err, CodeStalePage) && next != first {
+			c.log.Warn("next-page token expired, listing the window again", "op", op)
+			clear(seen)
+			next = first
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			if err := e.validate(); err != nil {
+				return fmt.Errorf("%s: %w", op, err)
+			}
+		}
+		if err := fn(entries); err != nil {
+			return err
+		}
+		next = ""
+		if nextURI != "" {
+			if next, err = c.sameOrigin(nextURI); err != nil {
+				return fmt.Errorf("%s: %w", op, err)
+			}
+		}
+	}
+	return nil
+}
+
+func decodeListing(r io.Reader, entries *[]Content) error {
+	data, err := io.ReadAll(io.LimitReader(r, maxPageBytes+1))
+	if err != nil {
+		return err
+	}
+	if len(data) > maxPageBytes {
+		return fmt.Errorf("listing page larger than %d bytes", maxPageBytes)
+	}
+	if err := json.Unmarshal(data, entries); err != nil {
+		return fmt.Errorf("listing page is not a JSON array of content entries: %w", err)
+	}
+	return nil
+}
+
+// Download fetches one blob and hands its body to fn as a stream. If the connection drops
+// mid-body the download is retried and fn is called again from the start: fn must discard
+// what it got from an earlier call.
+func (c *Client) Download(ctx context.Context, content Content, fn func(io.Reader) error) error {
+	target, err := c.sameOrigin(content.ContentURI)
+	if err != nil {
+		return fmt.Errorf("download %s: %w", content.ContentID, err)
+	}
+	return c.do(ctx, "download "+content.ContentID, http.MethodGet, target, func(resp *http.Response) error {
+		return fn(resp.Body)
+	})
+}

@@ -1,0 +1,154 @@
+package activity
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+)
+
+func TestParseRetryAfter(t *testing.T) {
+	now := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name, in string
+		want     time.Duration
+	}{
+		{"absent", "", 0},
+		{"seconds", "7", 7 * time.Second},
+		{"spaces", " 3 ", 3 * time.Second},
+		{"zero", "0", 0},
+		{"negative", "-5", 0},
+		{"absurd is bounded", "999999999999", 24 * time.Hour},
+		{"http date", now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second},
+		{"http date in the past", now.Add(-time.Minute).Format(http.TimeFormat), 0},
+		{"garbage", "soon", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := parseRetryAfter(tt.in, now); got != tt.want {
+				t.Errorf("parseRetryAfter(%q) = %v, want %v", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRetryWaitIsCappedAndJittered(t *testing.T) {
+	r := Retry{Attempts: 5, Base: time.Second, Cap: 8 * time.Second, RetryAfterCap: 30 * time.Second, Budget: time.Minute}
+	if got := r.wait(1, time.Hour); got != 30*time.Second {
+		t.Errorf("Retry-After of an hour waited %v, want the 30 s cap", got)
+	}
+	for n := 1; n < 40; n++ {
+		if d := r.wait(n, 0); d < 0 || d > r.Cap {
+			t.Fatalf("backoff(%d) = %v, outside [0, %v]", n, d, r.Cap)
+		}
+	}
+	distinct := map[time.Duration]bool{}
+	for range 20 {
+		distinct[r.wait(4, 0)] = true
+	}
+	if len(distinct) < 5 {
+		t.Errorf("backoff is not jittered: %v", distinct)
+	}
+}
+
+func TestTransient(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"503", &APIError{Status: 503}, true},
+		{"502 html", &APIError{Status: 502, Message: "<html>"}, true},
+		{"408", &APIError{Status: 408}, true},
+		{"429", &APIError{Status: 429}, true},
+		{"403 AF429 throttling", &APIError{Status: 403, Code: "AF429"}, true},
+		{"403 other", &APIError{Status: 403, Code: "AF10001"}, false},
+		{"400 AF50005", &APIError{Status: 400, Code: "AF50005"}, true},
+		{"400 AF20031 stale page", &APIError{Status: 400, Code: "AF20031"}, true},
+		{"400 AF20055 window", &APIError{Status: 400, Code: "AF20055"}, false},
+		{"400 AF20051 expired", &APIError{Status: 400, Code: "AF20051"}, false},
+		{"dropped connection", &transportError{io.ErrUnexpectedEOF}, true},
+		{"cancelled", context.Canceled, false},
+		{"other", errors.New("x"), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := transient(tt.err); got != tt.want {
+				t.Errorf("transient(%v) = %v, want %v", tt.err, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseErrorBody(t *testing.T) {
+	tests := []struct{ name, body, code, msg string }{
+		{"json", `{"error":{"code":"AF20022","message":"No subscription found"}}`, "AF20022", "No subscription found"},
+		{"html gateway page", "<html>\n<body><h1>502 Bad Gateway</h1></body>\n</html>", "", "<html> <body><h1>502 Bad Gateway</h1></body> </html>"},
+		{"empty", "", "", ""},
+		{"json without error", `{"foo":1}`, "", `{"foo":1}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, msg := parseErrorBody([]byte(tt.body))
+			if code != tt.code || msg != tt.msg {
+				t.Errorf("got (%q, %q), want (%q, %q)", code, msg, tt.code, tt.msg)
+			}
+		})
+	}
+}
+
+func TestSleepEndsWithContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	start := time.Now()
+	if err := sleep(ctx, time.Hour); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v", err)
+	}
+	if time.Since(start) > time.Second {
+		t.Error("sleep ignored the cancelled context")
+	}
+}
+
+func TestPacerSpacesRequests(t *testing.T) {
+	p := newPacer(6000) // one per 10 ms
+	ctx := context.Background()
+	start := time.Now()
+	for range 11 {
+		if err := p.wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// 11 requests need at least 10 intervals; an upper bound would be a timing assertion.
+	if elapsed := time.Since(start); elapsed < 100*time.Millisecond {
+		t.Errorf("11 paced requests took %v, want at least 100ms", elapsed)
+	}
+	var nilPacer *pacer
+	if err := nilPacer.wait(ctx); err != nil {
+		t.Errorf("unpaced wait: %v", err)
+	}
+}
+
+func FuzzParseRetryAfter(f *testing.F) {
+	for _, s := range []string{"", "1", "-1", "Wed, 21 Oct 2015 07:28:00 GMT", "99999999999999999999"} {
+		f.Add(s)
+	}
+	now := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, s string) {
+		if d := parseRetryAfter(s, now); d < 0 || d > 24*time.Hour {
+			t.Fatalf("parseRetryAfter(%q) = %v", s, d)
+		}
+	})
+}
+
+func FuzzParseErrorBody(f *testing.F) {
+	f.Add([]byte(`{"error":{"code":"AF429","message":"Too many requests"}}`))
+	f.Add([]byte("<html>502</html>"))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		_, msg := parseErrorBody(body)
+		if len([]rune(msg)) > 301 {
+			t.Fatalf("message not bounded: %d runes", len([]rune(msg)))
+		}
+	})
+}
