@@ -1,0 +1,125 @@
+package blob
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+)
+
+var meta = Meta{
+	ContentURI:        "https://manage.office.com/api/v1.0/t/activity/feed/audit/id1",
+	ContentID:         "id1",
+	ContentType:       "Audit.Exchange",
+	ContentCreated:    "2026-11-26T08:00:00.000Z",
+	ContentExpiration: "2026-12-03T08:00:00.000Z",
+}
+
+const tail = `"contentUri":"https://manage.office.com/api/v1.0/t/activity/feed/audit/id1","contentId":"id1","contentType":"Audit.Exchange","contentCreated":"2026-11-26T08:00:00.000Z","contentExpiration":"2026-12-03T08:00:00.000Z"}` + "\n"
+
+func TestLines(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+		records        int
+	}{
+		{"empty array", `[]`, "", 0},
+		{"one record kept byte for byte", `[{"Id":"a","N":12345678901234567890,"F":1.50e300,"S":"Zoë \"東京\" \\ \u2028"}]`,
+			`{"Id":"a","N":12345678901234567890,"F":1.50e300,"S":"Zoë \"東京\" \\ \u2028",` + tail, 1},
+		{"pretty printed input becomes one line", "[\n  {\n    \"Id\": \"a\",\n    \"L\": [1, 2]\n  },\n  {\"Id\":\"b\"}\n]\n",
+			`{"Id":"a","L":[1,2],` + tail + `{"Id":"b",` + tail, 2},
+		{"empty object", `[{}]`, `{` + tail, 1},
+		{"metadata wins on a clash", `[{"Id":"a","contentType":"x","contentId":"y","Other":"contentZ"}]`,
+			`{"Id":"a","Other":"contentZ",` + tail, 1},
+		{"escaped key clash", `[{"Id":"a","\u0063ontentId":"y"}]`, `{"Id":"a",` + tail, 1},
+		{"escapes in values kept", `[{"P":"C:\\dir\u00e9"}]`, `{"P":"C:\\dir\u00e9",` + tail, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			n, err := Lines(strings.NewReader(tt.in), meta, &out)
+			if err != nil {
+				t.Fatalf("Lines: %v", err)
+			}
+			if n != tt.records {
+				t.Errorf("records = %d, want %d", n, tt.records)
+			}
+			if out.String() != tt.want {
+				t.Errorf("output\n got %q\nwant %q", out.String(), tt.want)
+			}
+			for _, line := range strings.SplitAfter(out.String(), "\n") {
+				if line == "" {
+					continue
+				}
+				if !json.Valid([]byte(line)) {
+					t.Errorf("invalid JSON line %q", line)
+				}
+			}
+		})
+	}
+}
+
+func TestLinesRefusesBadBlobs(t *testing.T) {
+	tests := []struct{ name, in string }{
+		{"empty body", ``},
+		{"not an array", `{"Id":"a"}`},
+		{"record not an object", `[{"Id":"a"},1]`},
+		{"truncated", `[{"Id":"a"},{"Id":"b"`},
+		{"garbage after", `[{"Id":"a"}] x`},
+		{"invalid utf-8", "[{\"Id\":\"\xff\"}]"},
+		{"html page", `<html><body>502 Bad Gateway</body></html>`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Lines(strings.NewReader(tt.in), meta, io.Discard)
+			if !errors.Is(err, ErrFormat) {
+				t.Fatalf("err = %v, want ErrFormat", err)
+			}
+		})
+	}
+}
+
+type failingReader struct{ err error }
+
+func (f failingReader) Read([]byte) (int, error) { return 0, f.err }
+
+func TestLinesKeepsTransportErrors(t *testing.T) {
+	cut := errors.New("connection reset")
+	r := io.MultiReader(strings.NewReader(`[{"Id":"a"},`), failingReader{cut})
+	_, err := Lines(r, meta, io.Discard)
+	if !errors.Is(err, cut) || errors.Is(err, ErrFormat) {
+		t.Fatalf("err = %v, want the reader's error unmarked", err)
+	}
+}
+
+func FuzzLines(f *testing.F) {
+	f.Add([]byte(`[{"Id":"a","contentId":"x"},{}]`))
+	f.Add([]byte("[\n{\"A\":[1,{\"b\":null}],\"\\u0063ontentUri\":1}]"))
+	f.Add([]byte(`[1]`))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var out bytes.Buffer
+		n, err := Lines(bytes.NewReader(in), meta, &out)
+		lines := strings.SplitAfter(out.String(), "\n")
+		complete := 0
+		for _, line := range lines {
+			if line == "" {
+				continue
+			}
+			if !strings.HasSuffix(line, "\n") {
+				t.Fatalf("partial line %q", line)
+			}
+			var obj map[string]any
+			if err := json.Unmarshal([]byte(line), &obj); err != nil {
+				t.Fatalf("invalid line %q: %v", line, err)
+			}
+			if obj["contentId"] != meta.ContentID {
+				t.Fatalf("line without metadata: %q", line)
+			}
+			complete++
+		}
+		if complete != n {
+			t.Fatalf("wrote %d lines, reported %d (err %v)", complete, n, err)
+		}
+	})
+}
