@@ -1,0 +1,212 @@
+// Package fetch is one run of o365logfetch: for every configured content type it works out the
+// time range still to fetch, lists the blobs of that range, downloads the ones not yet written
+// with a bounded pool of workers shared by all types, appends their records to the type's file,
+// and moves the type's saved progress only past what is durably written.
+package fetch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/o365logfetch/o365logfetch/internal/activity"
+	"github.com/o365logfetch/o365logfetch/internal/sink"
+	"github.com/o365logfetch/o365logfetch/internal/state"
+	"github.com/o365logfetch/o365logfetch/internal/window"
+)
+
+// Options describe one run.
+type Options struct {
+	API       *activity.Client
+	Store     *state.Store
+	OutDir    string // baseLogLocation: <OutDir>/<ContentType>.log
+	SpoolDir  string // where blobs too big for memory wait before they are appended
+	Types     []string
+	AutoStart bool
+	Workers   int
+
+	InitialLookback time.Duration // where a type without any saved progress starts
+	Overlap         time.Duration // trailing period before the saved end that is listed again
+
+	// Start and End, when Start is set, make the run a backfill of [Start, End): saved ends are
+	// left alone, but what it writes is recorded so that later runs do not write it again.
+	Start, End time.Time
+
+	Now      func() time.Time
+	Log      *slog.Logger
+	SpoolMem int // bytes of a blob's lines kept in memory before spilling to SpoolDir; default 1 MiB
+}
+
+// ErrIncomplete means some content could not be fetched in this run; what was fetched is saved
+// and what failed is retried by the next run.
+var ErrIncomplete = errors.New("some content could not be fetched")
+
+// Run fetches. It returns the per-type results, and an error that wraps ErrIncomplete when
+// some content is missing, or another error when the run could not proceed at all.
+func Run(ctx context.Context, o Options) (*Result, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.Workers <= 0 {
+		o.Workers = 1
+	}
+	if o.SpoolMem <= 0 {
+		o.SpoolMem = 1 << 20
+	}
+	started := o.Now()
+	now := started.UTC().Truncate(time.Second)
+	res := &Result{Started: started, Backfill: !o.Start.IsZero()}
+	for _, ct := range o.Types {
+		res.Types = append(res.Types, &TypeResult{ContentType: ct})
+	}
+
+	ready, err := subscriptions(ctx, o, res)
+	if err != nil {
+		return res, err
+	}
+
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	pool := &errgroup.Group{}
+	pool.SetLimit(o.Workers)
+	spools := make(chan *sink.Spool, o.Workers)
+	for range o.Workers {
+		spools <- sink.NewSpool(o.SpoolDir, o.SpoolMem)
+	}
+	defer func() {
+		for range o.Workers {
+			(<-spools).Close()
+		}
+	}()
+
+	var types sync.WaitGroup
+	for _, tr := range res.Types {
+		if !ready[tr.ContentType] {
+			continue
+		}
+		w, err := sink.Open(o.OutDir, tr.ContentType)
+		if err != nil {
+			return res, fmt.Errorf("output file for %s: %w", tr.ContentType, err)
+		}
+		defer w.Close()
+		if n := w.Repaired(); n > 0 {
+			o.Log.Warn("removed a partial last line left by an interrupted run", "file", w.Path(), "bytes", n)
+		}
+		r := &typeRun{o: o, res: tr, now: now, out: w, pool: pool, spools: spools, cancel: cancel}
+		types.Go(func() { r.run(ctx) })
+	}
+	types.Wait()
+	_ = pool.Wait() // workers report through their type; they never return errors
+
+	res.Duration = o.Now().Sub(started)
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		return res, cause
+	}
+	if err := ctx.Err(); err != nil {
+		return res, err
+	}
+	return res, res.err()
+}
+
+// subscriptions finds which types can be listed: enabled ones, plus missing or disabled ones
+// that are started when autoStartSubscriptions allows it.
+func subscriptions(ctx context.Context, o Options, res *Result) (map[string]bool, error) {
+	subs, err := o.API.Subscriptions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	status := map[string]string{}
+	for _, s := range subs {
+		status[s.ContentType] = s.Status
+	}
+	ready := map[string]bool{}
+	for _, tr := range res.Types {
+		ct := tr.ContentType
+		switch st := status[ct]; {
+		case st == "enabled":
+			ready[ct] = true
+		case o.AutoStart:
+			if _, err := o.API.Start(ctx, ct); err != nil {
+				if activity.Fatal(err) {
+					return nil, err
+				}
+				tr.fail(fmt.Errorf("subscription of %s could not be started: %w", ct, err))
+				continue
+			}
+			o.Log.Warn("started the subscription; Microsoft may take up to 12 hours to publish its first content", "content_type", ct)
+			ready[ct] = true
+		default:
+			what := "no subscription"
+			if st != "" {
+				what = "subscription is " + st
+			}
+			tr.fail(fmt.Errorf("%s has %s: set autoStartSubscriptions = True or run 'o365logfetch subscriptions start %s'", ct, what, ct))
+		}
+	}
+	return ready, nil
+}
+
+// Result is what a run did.
+type Result struct {
+	Started  time.Time
+	Duration time.Duration
+	Backfill bool
+	Types    []*TypeResult
+}
+
+// TypeResult is what a run did for one content type.
+type TypeResult struct {
+	ContentType string
+	From, To    time.Time // the range listed, overlap included
+	Windows     int
+	Listed      int // blobs listed
+	Known       int // listed but already written by an earlier run
+	Fetched     int // blobs written by this run
+	Records     int64
+	Bytes       int64
+	Newest      time.Time // newest contentCreated written
+	End         time.Time // saved end after the run (cron runs)
+
+	mu       sync.Mutex
+	failures []string // one line per problem
+	Failed   []string // contentIds that stay pending
+	Expired  []string // contentIds that expired before they could be fetched
+	Lost     []window.Window
+}
+
+func (t *TypeResult) fail(err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.failures = append(t.failures, err.Error())
+}
+
+// Problems lists what went wrong for the type, one line each.
+func (t *TypeResult) Problems() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]string(nil), t.failures...)
+}
+
+func (r *Result) err() error {
+	var lines []string
+	for _, t := range r.Types {
+		for _, p := range t.Problems() {
+			lines = append(lines, t.ContentType+": "+p)
+		}
+	}
+	if len(lines) == 0 {
+		return nil
+	}
+	sort.Strings(lines)
+	return fmt.Errorf("%w:\n  %s", ErrIncomplete, strings.Join(lines, "\n  "))
+}

@@ -1,0 +1,329 @@
+package fetch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/o365logfetch/o365logfetch/internal/activity"
+	"github.com/o365logfetch/o365logfetch/internal/blob"
+	"github.com/o365logfetch/o365logfetch/internal/sink"
+	"github.com/o365logfetch/o365logfetch/internal/state"
+	"github.com/o365logfetch/o365logfetch/internal/window"
+)
+
+// edgeWarning is how close to the 7-day edge a type's progress may get before we warn.
+const edgeWarning = 24 * time.Hour
+
+// commitEvery bounds how much a crash can make the next run fetch again.
+const commitEvery = 10 * time.Second
+
+// typeRun fetches one content type.
+type typeRun struct {
+	o      Options
+	res    *TypeResult
+	now    time.Time
+	out    *sink.Writer
+	pool   *errgroup.Group
+	spools chan *sink.Spool
+	cancel context.CancelCauseFunc
+
+	blobs sync.WaitGroup
+	seen  map[string]bool // contentIds handled in this run (listing may repeat an entry)
+
+	mu         sync.Mutex
+	done       map[string]time.Time // written since the last commit: contentId → expiration
+	failed     map[string]state.Pending
+	gone       map[string]bool // pending blobs that expired: drop them from the state
+	oldest     time.Time       // earliest contentCreated of a blob that failed
+	lastCommit time.Time
+}
+
+func (r *typeRun) run(ctx context.Context) {
+	ct := r.res.ContentType
+	log := r.o.Log.With("content_type", ct)
+	saved := r.o.Store.Type(ct)
+	r.seen = map[string]bool{}
+	r.done = map[string]time.Time{}
+	r.failed = map[string]state.Pending{}
+	r.gone = map[string]bool{}
+	r.lastCommit = time.Now()
+
+	from, to, listFrom := r.span(saved, log)
+	r.res.From, r.res.To = listFrom, to
+
+	r.retryPending(ctx, saved, log)
+
+	windows := window.Split(listFrom, to)
+	r.res.Windows = len(windows)
+	listedTo := to
+	for _, w := range windows {
+		err := r.o.API.List(ctx, ct, w, func(page []activity.Content) error {
+			for _, c := range page {
+				r.offer(ctx, c, saved)
+			}
+			return nil
+		})
+		if err != nil {
+			if activity.Fatal(err) {
+				r.cancel(err)
+			}
+			r.res.fail(err)
+			listedTo = w.Start
+			break
+		}
+	}
+	r.blobs.Wait()
+
+	// The saved end never passes content that is not durably written: not a window that could
+	// not be listed, not a blob that failed (it is also kept pending by id). It never moves back.
+	var end time.Time
+	if r.o.Start.IsZero() {
+		end = from
+		if ctx.Err() == nil {
+			end = listedTo
+			if !r.oldest.IsZero() && r.oldest.Before(end) {
+				end = r.oldest.Truncate(time.Second)
+			}
+			if end.Before(from) {
+				end = from
+			}
+		}
+	}
+	if err := r.commit(end); err != nil {
+		r.res.fail(err)
+		return
+	}
+	if !end.IsZero() {
+		r.res.End = end
+	}
+	log.Info("content type done", "windows", r.res.Windows, "listed", r.res.Listed, "known", r.res.Known,
+		"fetched", r.res.Fetched, "records", r.res.Records, "failed", len(r.res.Failed), "end", r.res.End)
+}
+
+// span works out the range to list: from is where progress stands (or the backfill start),
+// listFrom adds the overlap, to is now (or the backfill end).
+func (r *typeRun) span(saved state.Type, log interface {
+	Warn(string, ...any)
+	Error(string, ...any)
+}) (from, to, listFrom time.Time) {
+	to = r.now
+	if !r.o.Start.IsZero() {
+		from = r.o.Start.UTC()
+		if !r.o.End.IsZero() && r.o.End.Before(to) {
+			to = r.o.End.UTC()
+		}
+		listFrom = from
+	} else {
+		from = saved.End
+		if from.IsZero() {
+			if legacy, ok := r.o.Store.Legacy(); ok {
+				from = legacy
+			} else {
+				from = r.now.Add(-r.o.InitialLookback)
+			}
+		}
+		if from.After(to) {
+			log.Warn("saved progress lies in the future: is the clock right?", "end", from)
+			from = to
+		}
+		listFrom = from.Add(-r.o.Overlap)
+	}
+	earliest := window.Earliest(r.now)
+	if clamped, lost, ok := window.Clamp(from, r.now); ok {
+		r.res.Lost = append(r.res.Lost, lost)
+		msg := fmt.Sprintf("content that became available in %s can no longer be fetched: Microsoft keeps it for 7 days only", lost)
+		if r.o.Start.IsZero() {
+			log.Error(msg)
+			r.res.fail(errors.New(msg))
+		} else {
+			log.Warn(msg)
+		}
+		from = clamped
+	} else if r.o.Start.IsZero() && from.Before(earliest.Add(edgeWarning)) {
+		log.Warn("progress is within a day of the 7-day edge: content older than the edge is lost for good; run more often or check why runs fail", "end", from)
+	}
+	if listFrom.Before(earliest) {
+		listFrom = earliest
+	}
+	if listFrom.Before(from) && !r.o.Start.IsZero() {
+		listFrom = from
+	}
+	return from, to, listFrom
+}
+
+// retryPending queues the blobs that failed in earlier runs, and reports those that expired.
+func (r *typeRun) retryPending(ctx context.Context, saved state.Type, log interface{ Error(string, ...any) }) {
+	for id, p := range saved.Pending {
+		c := activity.Content{ContentType: r.res.ContentType, ContentID: id, ContentURI: p.ContentURI,
+			ContentCreated: p.ContentCreated, ContentExpiration: p.ContentExpiration}
+		if exp := c.Expiration(); !exp.IsZero() && !exp.After(r.now) {
+			r.expired(c, log)
+			continue
+		}
+		r.offer(ctx, c, saved)
+	}
+}
+
+func (r *typeRun) expired(c activity.Content, log interface{ Error(string, ...any) }) {
+	msg := fmt.Sprintf("blob %s (available since %s) expired before it could be fetched: its records are lost", c.ContentID, c.ContentCreated)
+	log.Error(msg)
+	r.res.fail(errors.New(msg))
+	r.mu.Lock()
+	r.res.Expired = append(r.res.Expired, c.ContentID)
+	r.gone[c.ContentID] = true
+	r.mu.Unlock()
+}
+
+// offer queues a listed blob unless it was written before or is already queued.
+func (r *typeRun) offer(ctx context.Context, c activity.Content, saved state.Type) {
+	if r.seen[c.ContentID] {
+		return
+	}
+	r.seen[c.ContentID] = true
+	r.res.Listed++
+	if _, ok := saved.Known[c.ContentID]; ok {
+		r.res.Known++
+		return
+	}
+	r.blobs.Add(1)
+	r.pool.Go(func() error {
+		defer r.blobs.Done()
+		r.fetch(ctx, c)
+		return nil
+	})
+}
+
+// fetch downloads one blob into a spool and appends it to the output file in one piece.
+func (r *typeRun) fetch(ctx context.Context, c activity.Content) {
+	if ctx.Err() != nil {
+		r.failBlob(c, ctx.Err())
+		return
+	}
+	sp := <-r.spools
+	defer func() { r.spools <- sp }()
+	meta := blob.Meta{ContentURI: c.ContentURI, ContentID: c.ContentID, ContentType: c.ContentType,
+		ContentCreated: c.ContentCreated, ContentExpiration: c.ContentExpiration}
+	if meta.ContentType == "" {
+		meta.ContentType = r.res.ContentType
+	}
+	var records int
+	err := r.o.API.Download(ctx, c, func(body io.Reader) error {
+		if err := sp.Reset(); err != nil {
+			return err
+		}
+		n, err := blob.Lines(body, meta, sp)
+		records = n
+		return err
+	})
+	if err == nil {
+		var rd io.Reader
+		if rd, err = sp.Reader(); err == nil {
+			_, err = r.out.Append(rd)
+		}
+	}
+	switch {
+	case err == nil:
+		r.written(c, int64(records), sp.Len())
+	case activity.HasCode(err, activity.CodeContentExpired):
+		r.expired(c, r.o.Log.With("content_type", r.res.ContentType))
+	default:
+		if activity.Fatal(err) {
+			r.cancel(err)
+		}
+		r.failBlob(c, err)
+	}
+}
+
+func (r *typeRun) written(c activity.Content, records, bytes int64) {
+	r.mu.Lock()
+	r.done[c.ContentID] = c.Expiration()
+	r.res.Fetched++
+	r.res.Records += records
+	r.res.Bytes += bytes
+	if t := c.Created(); t.After(r.res.Newest) {
+		r.res.Newest = t
+	}
+	due := time.Since(r.lastCommit) > commitEvery
+	r.mu.Unlock()
+	if due {
+		if err := r.commit(time.Time{}); err != nil {
+			r.res.fail(err)
+		}
+	}
+}
+
+func (r *typeRun) failBlob(c activity.Content, err error) {
+	r.o.Log.Error("blob not fetched; it stays pending for the next run", "content_type", r.res.ContentType, "content_id", c.ContentID, "error", err)
+	r.res.fail(fmt.Errorf("blob %s: %w", c.ContentID, err))
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.res.Failed = append(r.res.Failed, c.ContentID)
+	r.failed[c.ContentID] = state.Pending{ContentURI: c.ContentURI, ContentCreated: c.ContentCreated,
+		ContentExpiration: c.ContentExpiration, Error: err.Error(), FirstFailure: r.now}
+	if t := c.Created(); !t.IsZero() && (r.oldest.IsZero() || t.Before(r.oldest)) {
+		r.oldest = t
+	}
+}
+
+// commit makes what was appended durable, then records it in the state: first fsync the
+// output, then the state, so the state never claims lines that a crash could take back. A
+// non-zero end also moves the type's saved end.
+func (r *typeRun) commit(end time.Time) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.lastCommit = time.Now()
+	if err := r.out.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", r.out.Path(), err)
+	}
+	size, err := r.out.Size()
+	if err != nil {
+		return fmt.Errorf("size of %s: %w", r.out.Path(), err)
+	}
+	done, failed, gone := r.done, r.failed, r.gone
+	err = r.o.Store.Update(r.now, func(s *state.State) {
+		t := s.Types[r.res.ContentType]
+		if t == nil {
+			t = &state.Type{}
+			s.Types[r.res.ContentType] = t
+		}
+		if t.Known == nil {
+			t.Known = map[string]time.Time{}
+		}
+		if t.Pending == nil {
+			t.Pending = map[string]state.Pending{}
+		}
+		for id, exp := range done {
+			t.Known[id] = exp
+			delete(t.Pending, id)
+		}
+		for id := range gone {
+			delete(t.Pending, id)
+		}
+		for id, p := range failed {
+			if old, ok := t.Pending[id]; ok {
+				p.Attempts = old.Attempts
+				p.FirstFailure = old.FirstFailure
+			}
+			p.Attempts++
+			t.Pending[id] = p
+		}
+		if !end.IsZero() && end.After(t.End) {
+			t.End = end
+		}
+		if s.Files == nil {
+			s.Files = map[string]state.File{}
+		}
+		s.Files[r.res.ContentType+".log"] = state.File{Size: size}
+	})
+	if err != nil {
+		return fmt.Errorf("save progress of %s: %w", r.res.ContentType, err)
+	}
+	r.done, r.failed, r.gone = map[string]time.Time{}, map[string]state.Pending{}, map[string]bool{}
+	return nil
+}
