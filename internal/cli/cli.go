@@ -1,0 +1,226 @@
+// Package cli is the command line of o365logfetch: flags, the .env and config load order,
+// logging, wiring, and the one error → exit code map.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/joho/godotenv"
+
+	"github.com/o365logfetch/o365logfetch/internal/config"
+	"github.com/o365logfetch/o365logfetch/internal/window"
+)
+
+// App holds what a run depends on from the outside world, so tests can run it in-process.
+type App struct {
+	Env    []string // KEY=value, as os.Environ
+	Stdout io.Writer
+	Stderr io.Writer
+	// HTTP is the client for Azure AD and the API. Nil: one that verifies TLS against the system
+	// roots (SSL_CERT_FILE/SSL_CERT_DIR honoured) and honours HTTPS_PROXY/NO_PROXY.
+	HTTP *http.Client
+	Now  func() time.Time // nil: time.Now
+}
+
+// Main runs o365logfetch with the process's arguments and environment and returns the exit code.
+func Main(ctx context.Context, args, env []string, stdout, stderr io.Writer) int {
+	return App{Env: env, Stdout: stdout, Stderr: stderr}.Run(ctx, args)
+}
+
+// Run parses args, runs the command and returns its exit code. Errors are printed once.
+func (a App) Run(ctx context.Context, args []string) int {
+	if a.Now == nil {
+		a.Now = time.Now
+	}
+	err := a.run(ctx, args)
+	if err == nil {
+		return ExitOK
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return ExitOK
+	}
+	code := exitCode(err)
+	fmt.Fprintf(a.Stderr, "o365logfetch: %v\n", err)
+	if code == ExitUsage {
+		var u *usageError
+		if errors.As(err, &u) {
+			fmt.Fprintln(a.Stderr, "Run 'o365logfetch --help' for usage.")
+		}
+	}
+	return code
+}
+
+// options are the parsed command line.
+type options struct {
+	configPath string
+	envFile    string
+	start, end string
+	command    []string // positional words: "subscriptions list", "version", ...
+}
+
+const usage = `o365logfetch pulls Microsoft 365 audit logs from the Office 365 Management Activity API and
+appends them as JSON lines to one file per content type (<baseLogLocation>/<ContentType>.log).
+
+Usage:
+  o365logfetch [flags]                          fetch everything new since the last run (for cron)
+  o365logfetch [flags] --start S --end E        backfill [S, E): at most the last 7 days
+  o365logfetch [flags] subscriptions list       show the subscription of every content type
+  o365logfetch [flags] subscriptions start [TYPE...]
+                                                start subscriptions (default: the configured types)
+  o365logfetch version                          print version information
+
+Flags (before or after the command):
+  --config FILE     config file (default: $O365_MANAGEMENT_API_CONFIG, else ./o365_logs.cfg)
+  --env-file FILE   .env file to read (default: ./.env when present); variables already set in
+                    the environment win over the file
+  --start TIME      backfill start; RFC 3339 (2026-11-25T09:00:00Z), YYYY-MM-DDTHH:MM:SS (UTC),
+                    YYYY-MM-DD (UTC midnight) or epoch seconds
+  --end TIME        backfill end (same forms; default: now)
+  -h, --help        show this help
+
+Environment:
+  O365_MANAGEMENT_API_CONFIG   config file path (--config wins)
+  O365_DEBUG_LOG_LOCATION      directory of debug.log (overrides [LOGGING] debugLogLocation)
+  O365_LOG_LEVEL               DEBUG, INFO (default), WARNING or ERROR
+
+Exit codes:
+  0  everything fetched
+  1  some content could not be fetched (progress kept; the next run retries it)
+  2  usage or configuration error
+  3  authentication or permission error
+  4  another run holds the lock
+`
+
+func parseArgs(args []string, helpOut io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("o365logfetch", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&o.configPath, "config", "", "")
+	fs.StringVar(&o.envFile, "env-file", "", "")
+	fs.StringVar(&o.start, "start", "", "")
+	fs.StringVar(&o.end, "end", "", "")
+	// Flags may come before or after the command words: parse, take a word, parse the rest.
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprint(helpOut, usage)
+				return o, err
+			}
+			return o, &usageError{err.Error()}
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		o.command = append(o.command, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	return o, nil
+}
+
+func (a App) run(ctx context.Context, args []string) error {
+	o, err := parseArgs(args, a.Stdout)
+	if err != nil {
+		return err
+	}
+	if len(o.command) > 0 && o.command[0] == "help" {
+		fmt.Fprint(a.Stdout, usage)
+		return nil
+	}
+	if len(o.command) > 0 && o.command[0] == "version" {
+		fmt.Fprintln(a.Stdout, versionString())
+		return nil
+	}
+	var bf backfill
+	if o.start != "" || o.end != "" {
+		if len(o.command) > 0 {
+			return &usageError{"--start/--end apply to a fetch, not to " + strings.Join(o.command, " ")}
+		}
+		if bf, err = parseBackfill(o.start, o.end, a.Now()); err != nil {
+			return err
+		}
+	}
+	getenv, err := loadEnv(o.envFile, a.Env)
+	if err != nil {
+		return err
+	}
+	path := o.configPath
+	if path == "" {
+		path = getenv("O365_MANAGEMENT_API_CONFIG")
+	}
+	if path == "" {
+		path = "o365_logs.cfg"
+	}
+	cfg, err := config.Load(path, getenv)
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(o.command) == 0:
+		return a.fetch(ctx, cfg, bf)
+	case o.command[0] == "subscriptions":
+		return a.subscriptions(ctx, cfg, o.command[1:])
+	}
+	return &usageError{fmt.Sprintf("unknown command %q", strings.Join(o.command, " "))}
+}
+
+// backfill is a --start/--end range; zero Start means a cron run.
+type backfill struct{ Start, End time.Time }
+
+func parseBackfill(start, end string, now time.Time) (backfill, error) {
+	var bf backfill
+	if start == "" {
+		return bf, &usageError{"--end needs --start"}
+	}
+	var err error
+	if bf.Start, err = window.Parse(start); err != nil {
+		return bf, &usageError{"--start: " + err.Error()}
+	}
+	bf.End = now.UTC().Truncate(time.Second)
+	if end != "" {
+		if bf.End, err = window.Parse(end); err != nil {
+			return bf, &usageError{"--end: " + err.Error()}
+		}
+	}
+	if !bf.Start.Before(bf.End) {
+		return bf, &usageError{fmt.Sprintf("--start %s is not before --end %s", window.Format(bf.Start), window.Format(bf.End))}
+	}
+	if bf.Start.After(now) {
+		return bf, &usageError{fmt.Sprintf("--start %s lies in the future", window.Format(bf.Start))}
+	}
+	return bf, nil
+}
+
+// loadEnv merges a .env file under the real environment: a variable already set in the
+// environment (by cron, systemd, Task Scheduler) wins over the file, as godotenv.Load does.
+func loadEnv(envFile string, environ []string) (func(string) string, error) {
+	vars := map[string]string{}
+	path := envFile
+	if path == "" {
+		if _, err := os.Stat(".env"); err == nil {
+			path = ".env"
+		}
+	}
+	if path != "" {
+		fileVars, err := godotenv.Read(path)
+		if err != nil {
+			return nil, &usageError{fmt.Sprintf("env file %s: %v", path, err)}
+		}
+		for k, v := range fileVars {
+			vars[k] = v
+		}
+	}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			vars[k] = v
+		}
+	}
+	return func(k string) string { return vars[k] }, nil
+}

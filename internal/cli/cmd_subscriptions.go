@@ -1,0 +1,104 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"text/tabwriter"
+
+	"github.com/o365logfetch/o365logfetch/internal/activity"
+	"github.com/o365logfetch/o365logfetch/internal/config"
+)
+
+func (a App) subscriptions(ctx context.Context, cfg *config.Config, args []string) error {
+	if len(args) == 0 {
+		return &usageError{"subscriptions needs a command: list or start"}
+	}
+	switch args[0] {
+	case "list":
+		if len(args) > 1 {
+			return &usageError{"subscriptions list takes no arguments"}
+		}
+		return a.subscriptionsList(ctx, cfg)
+	case "start":
+		types, err := pickTypes(args[1:], cfg.ContentTypes)
+		if err != nil {
+			return err
+		}
+		return a.subscriptionsStart(ctx, cfg, types)
+	}
+	return &usageError{fmt.Sprintf("unknown subscriptions command %q: want list or start", args[0])}
+}
+
+func pickTypes(args, configured []string) ([]string, error) {
+	if len(args) == 0 {
+		return configured, nil
+	}
+	var types []string
+	for _, arg := range args {
+		ct, ok := config.CanonicalContentType(arg)
+		if !ok {
+			return nil, &usageError{fmt.Sprintf("unknown content type %q: want one of %v", arg, config.ContentTypes)}
+		}
+		if !slices.Contains(types, ct) {
+			types = append(types, ct)
+		}
+	}
+	return types, nil
+}
+
+func (a App) subscriptionsList(ctx context.Context, cfg *config.Config) error {
+	s, err := a.connect(cfg)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	subs, err := s.api.Subscriptions(ctx)
+	if err != nil {
+		return err
+	}
+	byType := map[string]activity.Subscription{}
+	for _, sub := range subs {
+		byType[sub.ContentType] = sub
+	}
+	names := slices.Clone(config.ContentTypes)
+	for _, sub := range subs {
+		if !slices.Contains(names, sub.ContentType) {
+			names = append(names, sub.ContentType)
+		}
+	}
+	tw := tabwriter.NewWriter(a.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CONTENT TYPE\tSTATUS\tWEBHOOK\tCONFIGURED")
+	for _, name := range names {
+		status, webhook := "none", "-"
+		if sub, ok := byType[name]; ok {
+			status = sub.Status
+			if len(sub.Webhook) > 0 && string(sub.Webhook) != "null" {
+				webhook = "yes"
+			}
+		}
+		configured := "no"
+		if slices.Contains(cfg.ContentTypes, name) {
+			configured = "yes"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", name, status, webhook, configured)
+	}
+	return tw.Flush()
+}
+
+func (a App) subscriptionsStart(ctx context.Context, cfg *config.Config, types []string) error {
+	s, err := a.connect(cfg)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	for _, ct := range types {
+		sub, err := s.api.Start(ctx, ct)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(a.Stdout, "%s: %s\n", ct, sub.Status)
+	}
+	fmt.Fprintln(a.Stdout, "A new subscription can take up to 12 hours to yield its first content; Microsoft allows one start per 15 minutes.")
+	return nil
+}

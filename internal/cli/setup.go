@@ -1,0 +1,118 @@
+package cli
+
+import (
+	"crypto/tls"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/o365logfetch/o365logfetch/internal/activity"
+	"github.com/o365logfetch/o365logfetch/internal/auth"
+	"github.com/o365logfetch/o365logfetch/internal/config"
+)
+
+// session is what every API command needs: a logger writing debug.log (and warnings to
+// stderr), a token source and an API client.
+type session struct {
+	log     *slog.Logger
+	tokens  *auth.Source
+	api     *activity.Client
+	logFile *os.File
+}
+
+func (s *session) close() {
+	if s.logFile != nil {
+		s.logFile.Close()
+	}
+}
+
+// connect loads the credential, prepares the directories and the log, and builds the clients.
+// It touches no output file, so a bad config or key leaves the user's files as they were.
+func (a App) connect(cfg *config.Config) (*session, error) {
+	hc := a.HTTP
+	if hc == nil {
+		hc = defaultHTTPClient(cfg.Workers)
+	}
+	if err := os.MkdirAll(cfg.DebugLogDir, 0o750); err != nil {
+		return nil, &setupError{fmt.Errorf("[LOGGING] debugLogLocation: %w", err)}
+	}
+	s := &session{}
+	logPath := filepath.Join(cfg.DebugLogDir, "debug.log")
+	logFile, err := os.OpenFile(logPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	if err != nil {
+		return nil, &setupError{fmt.Errorf("debug log: %w", err)}
+	}
+	s.logFile = logFile
+	s.log = newLogger(logFile, cfg.LogLevel, a.Stderr)
+	s.tokens, err = auth.New(auth.Settings{
+		AuthorityHost:   cfg.AuthorityHost,
+		Tenant:          cfg.Tenant,
+		ClientID:        cfg.ClientID,
+		Resource:        cfg.Resource,
+		PrivateKeyFile:  cfg.PrivateKeyFile,
+		CertificateFile: cfg.CertificateFile,
+		Thumbprint:      cfg.Thumbprint,
+		Logger:          s.log,
+	}, hc, a.Now)
+	if err != nil {
+		s.close()
+		return nil, err
+	}
+	for _, d := range []struct {
+		dir  string
+		mode os.FileMode
+		key  string
+	}{
+		{cfg.BaseLogDir, 0o750, "baseLogLocation"},
+		{cfg.StateDir, 0o700, "timeKeeperLocation"},
+	} {
+		if err := os.MkdirAll(d.dir, d.mode); err != nil {
+			s.close()
+			return nil, &setupError{fmt.Errorf("[LOGGING] %s: %w", d.key, err)}
+		}
+	}
+	s.api, err = activity.New(activity.Options{
+		Root:              cfg.APIRoot,
+		PublisherID:       cfg.PublisherID,
+		HTTP:              hc,
+		Tokens:            s.tokens,
+		RequestsPerMinute: cfg.RequestsPerMinute,
+		Now:               a.Now,
+		Log:               s.log,
+	})
+	if err != nil {
+		s.close()
+		return nil, &setupError{err}
+	}
+	return s, nil
+}
+
+// newLogger writes everything at level and above to the debug log, and warnings and errors
+// also to stderr so that cron mail carries them.
+func newLogger(file io.Writer, level slog.Level, stderr io.Writer) *slog.Logger {
+	fileHandler := slog.NewTextHandler(file, &slog.HandlerOptions{Level: level})
+	stderrHandler := slog.NewTextHandler(stderr, &slog.HandlerOptions{
+		Level: max(slog.LevelWarn, level),
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) == 0 && a.Key == slog.TimeKey {
+				return slog.Attr{} // cron mail has its own date; keep the line short
+			}
+			return a
+		},
+	})
+	return slog.New(slog.NewMultiHandler(fileHandler, stderrHandler))
+}
+
+// defaultHTTPClient verifies TLS against the system roots (Go honours SSL_CERT_FILE and
+// SSL_CERT_DIR) and goes through HTTPS_PROXY unless NO_PROXY says otherwise.
+func defaultHTTPClient(workers int) *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	tr.MaxIdleConnsPerHost = workers + 4
+	tr.ResponseHeaderTimeout = 2 * time.Minute
+	return &http.Client{Transport: tr}
+}
