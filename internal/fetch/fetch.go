@@ -42,6 +42,16 @@ type Options struct {
 	Now      func() time.Time
 	Log      *slog.Logger
 	SpoolMem int // bytes of a blob's lines kept in memory before spilling to SpoolDir; default 1 MiB
+
+	// Progress, when set, hears of every blob as it is queued and as it is written. It is
+	// called from many goroutines.
+	Progress Progress
+}
+
+// Progress follows a run blob by blob (for a progress bar).
+type Progress interface {
+	Queued(contentType string)
+	Written(contentType string, records, bytes int64)
 }
 
 // ErrIncomplete means some content could not be fetched in this run; what was fetched is saved

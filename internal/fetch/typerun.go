@@ -191,6 +191,9 @@ func (r *typeRun) offer(ctx context.Context, c activity.Content, saved state.Typ
 		r.res.Known++
 		return
 	}
+	if r.o.Progress != nil {
+		r.o.Progress.Queued(r.res.ContentType)
+	}
 	r.blobs.Add(1)
 	r.pool.Go(func() error {
 		defer r.blobs.Done()
@@ -251,6 +254,9 @@ func (r *typeRun) written(c activity.Content, records, bytes int64) {
 	}
 	due := time.Since(r.lastCommit) > commitEvery
 	r.mu.Unlock()
+	if r.o.Progress != nil {
+		r.o.Progress.Written(r.res.ContentType, records, bytes)
+	}
 	if due {
 		if err := r.commit(time.Time{}); err != nil {
 			r.res.fail(err)
