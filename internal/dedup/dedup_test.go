@@ -1,0 +1,179 @@
+package dedup
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestKeyOf(t *testing.T) {
+	a := KeyOf("80c76bd2-9d81-4c57-a97a-accfc3443dca")
+	if a != KeyOf("80C76BD2-9D81-4C57-A97A-ACCFC3443DCA") {
+		t.Error("GUID case changes the key")
+	}
+	if a == KeyOf("80c76bd2-9d81-4c57-a97a-accfc3443dcb") {
+		t.Error("different GUIDs share a key")
+	}
+	x, y := "not-a-guid", "not-a-guid"
+	if KeyOf(x) != KeyOf(y) || KeyOf(x) == KeyOf("not-a-guie") {
+		t.Error("hashed keys are not stable or collide")
+	}
+	if k := KeyOf("ffffffff-ffff-ffff-ffff-ffffffffffff"); k == (Key{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}) {
+		t.Error("a GUID with version nibble f must be hashed, not taken as is")
+	}
+}
+
+func TestTopLevelID(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+		ok             bool
+	}{
+		{"first", `{"Id":"a","X":1}`, "a", true},
+		{"after nested Ids", `{"Folders":[{"Id":"nested"}],"Obj":{"Id":"n2","S":"}\"{"},"Id":"top"}`, "top", true},
+		{"escaped", `{"Id":"a\"b"}`, `a"b`, true},
+		{"spaces", "{ \"Id\" : \"a\" }", "a", true},
+		{"no Id", `{"id":"lower","ID":"upper"}`, "", false},
+		{"number Id", `{"Id":5}`, "", false},
+		{"not an object", `["Id","a"]`, "", false},
+		{"broken", `{"Id`, "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := TopLevelID([]byte(tt.in))
+			if got != tt.want || ok != tt.ok {
+				t.Errorf("TopLevelID(%s) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
+			}
+		})
+	}
+}
+
+func FuzzTopLevelID(f *testing.F) {
+	f.Add([]byte(`{"A":[{"Id":"x"}],"Id":"y"}`))
+	f.Add([]byte(`{"Id":"\u0041"}`))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		TopLevelID(in) // must not panic or loop on any input
+	})
+}
+
+func TestClaimCommitRelease(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	x, err := Open(dir, 24*time.Hour, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := KeyOf("a"), KeyOf("b")
+	if !x.Claim(a, 1) {
+		t.Fatal("first claim refused")
+	}
+	if x.Claim(a, 2) {
+		t.Error("a record being written by blob 1 was claimable by blob 2")
+	}
+	if x.Claim(a, 1) {
+		t.Error("a record repeated within one blob was claimed twice")
+	}
+	x.Release([]Key{a}, 1)
+	if !x.Claim(a, 2) {
+		t.Error("a released record was not claimable again")
+	}
+	x.Commit([]Key{a}, 2, now)
+	if x.Claim(a, 3) {
+		t.Error("a written record was claimable again")
+	}
+	x.Remember([]Key{b}, now)
+	if err := x.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	x.Close()
+
+	// Another run sees both; a later one, past the horizon, sees neither.
+	y, err := Open(dir, 24*time.Hour, now.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if y.Claim(a, 1) || y.Claim(b, 1) || y.Len() != 2 {
+		t.Errorf("reopened index forgot keys (len %d)", y.Len())
+	}
+	if err := y.Compact(now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	z, err := Open(dir, 24*time.Hour, now.Add(26*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if z.Len() != 0 || !z.Claim(a, 1) {
+		t.Errorf("keys past the horizon kept (len %d)", z.Len())
+	}
+}
+
+func TestPartialEntryFromACrashIsCut(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Now()
+	x, _ := Open(dir, time.Hour, now)
+	x.Remember([]Key{KeyOf("a"), KeyOf("b")}, now)
+	if err := x.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	x.Close()
+	path := filepath.Join(dir, FileName)
+	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	f.Write([]byte{1, 2, 3}) // torn write
+	f.Close()
+	y, err := Open(dir, time.Hour, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if y.Len() != 2 {
+		t.Fatalf("len = %d, want 2", y.Len())
+	}
+	y.Remember([]Key{KeyOf("c")}, now)
+	if err := y.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	y.Close()
+	z, _ := Open(dir, time.Hour, now)
+	if z.Len() != 3 {
+		t.Fatalf("after appending past a torn entry: len = %d, want 3", z.Len())
+	}
+}
+
+func TestForeignFileIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, FileName), []byte("hello"), 0o600)
+	_, err := Open(dir, time.Hour, time.Now())
+	if err == nil || !strings.Contains(err.Error(), FileName) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestConcurrentClaimsGiveEachKeyOnce(t *testing.T) {
+	x, _ := Open(t.TempDir(), time.Hour, time.Now())
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	won := map[Key]int{}
+	for owner := uint64(1); owner <= 8; owner++ {
+		wg.Go(func() {
+			for i := range 200 {
+				k := KeyOf(string(rune('a' + i%50)))
+				if x.Claim(k, owner) {
+					x.Commit([]Key{k}, owner, time.Now())
+					mu.Lock()
+					won[k]++
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if len(won) != 50 {
+		t.Errorf("%d keys claimed, want 50", len(won))
+	}
+	for k, n := range won {
+		if n != 1 {
+			t.Errorf("key %x claimed %d times", k, n)
+		}
+	}
+}

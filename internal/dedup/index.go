@@ -1,0 +1,286 @@
+// Package dedup remembers the Ids of the records already written, so that a record Microsoft
+// delivers again (in another blob, by design) or a record written just before a crash is not
+// written twice. Keys take 20 bytes each in memory and on disk.
+package dedup
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+)
+
+// FileName is the index under timeKeeperLocation.
+const FileName = "o365logfetch-records.idx"
+
+var magic = []byte("O365RIX1")
+
+const entrySize = 16 + 4 // key + hours since the epoch when it was written
+
+type entry struct {
+	key  Key
+	hour uint32
+}
+
+// Index is the set of record keys written within the horizon. Safe for concurrent use.
+//
+// A blob's records are first claimed (so that two blobs downloading at once cannot both write
+// the same record), then either committed once the blob's lines are appended, or released when
+// the blob failed, so that its records stay writable for the retry.
+type Index struct {
+	mu        sync.Mutex
+	path      string
+	horizon   time.Duration
+	base      []entry        // loaded at Open, sorted by key
+	written   map[Key]uint32 // committed in this run
+	inflight  map[Key]uint64 // claimed by a blob being written: key → claim owner
+	unflushed []entry
+	file      *os.File
+}
+
+// Open loads the index of dir, dropping keys older than horizon. A missing file is an empty
+// index. A partial last entry (a crash while flushing) is cut: the state never relied on it.
+func Open(dir string, horizon time.Duration, now time.Time) (*Index, error) {
+	x := &Index{
+		path:     filepath.Join(dir, FileName),
+		horizon:  horizon,
+		written:  map[Key]uint32{},
+		inflight: map[Key]uint64{},
+	}
+	data, err := os.ReadFile(x.path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return nil, fmt.Errorf("record index: %w", err)
+	default:
+		if !bytes.HasPrefix(data, magic) {
+			return nil, fmt.Errorf("record index %s: not an o365logfetch record index; move it aside to start a new one (records delivered twice within the horizon may then be written twice)", x.path)
+		}
+		body := data[len(magic):]
+		body = body[:len(body)-len(body)%entrySize]
+		oldest := hourOf(now.Add(-horizon))
+		for off := 0; off < len(body); off += entrySize {
+			var e entry
+			copy(e.key[:], body[off:off+16])
+			e.hour = binary.LittleEndian.Uint32(body[off+16:])
+			if e.hour >= oldest {
+				x.base = append(x.base, e)
+			}
+		}
+		slices.SortFunc(x.base, func(a, b entry) int { return bytes.Compare(a.key[:], b.key[:]) })
+	}
+	return x, nil
+}
+
+func hourOf(t time.Time) uint32 {
+	h := t.Unix() / 3600
+	if h < 0 {
+		return 0
+	}
+	return uint32(h)
+}
+
+// Len is the number of keys remembered.
+func (x *Index) Len() int {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return len(x.base) + len(x.written)
+}
+
+func (x *Index) inBase(k Key) bool {
+	_, found := slices.BinarySearchFunc(x.base, k, func(e entry, k Key) int { return bytes.Compare(e.key[:], k[:]) })
+	return found
+}
+
+// Claim reports whether the record is new. If so it is reserved for owner until Commit or
+// Release; a second claim of the same key by another owner is refused in the meantime.
+func (x *Index) Claim(k Key, owner uint64) bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if _, ok := x.written[k]; ok || x.inBase(k) {
+		return false
+	}
+	if _, ok := x.inflight[k]; ok {
+		return false // another blob is writing it, or it repeats within this blob
+	}
+	x.inflight[k] = owner
+	return true
+}
+
+// Commit marks keys claimed by owner as written (their lines are appended).
+func (x *Index) Commit(keys []Key, owner uint64, now time.Time) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	h := hourOf(now)
+	for _, k := range keys {
+		if x.inflight[k] != owner {
+			continue
+		}
+		delete(x.inflight, k)
+		x.written[k] = h
+		x.unflushed = append(x.unflushed, entry{k, h})
+	}
+}
+
+// Release gives up owner's claims on keys (its blob was not written).
+func (x *Index) Release(keys []Key, owner uint64) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for _, k := range keys {
+		if x.inflight[k] == owner {
+			delete(x.inflight, k)
+		}
+	}
+}
+
+// Remember adds keys known to be written already (found in an output file's tail after a
+// crash) as written now.
+func (x *Index) Remember(keys []Key, now time.Time) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	h := hourOf(now)
+	for _, k := range keys {
+		if _, ok := x.written[k]; ok || x.inBase(k) {
+			continue
+		}
+		x.written[k] = h
+		x.unflushed = append(x.unflushed, entry{k, h})
+	}
+}
+
+// Flush appends the keys committed since the last flush to the file and fsyncs it. Call it
+// before the state records the blobs those keys came from.
+func (x *Index) Flush() error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if len(x.unflushed) == 0 {
+		return nil
+	}
+	if x.file == nil {
+		f, err := os.OpenFile(x.path, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return fmt.Errorf("record index: %w", err)
+		}
+		if err := prepare(f); err != nil {
+			f.Close()
+			return fmt.Errorf("record index %s: %w", x.path, err)
+		}
+		x.file = f
+	}
+	buf := make([]byte, 0, len(x.unflushed)*entrySize)
+	for _, e := range x.unflushed {
+		buf = append(buf, e.key[:]...)
+		buf = binary.LittleEndian.AppendUint32(buf, e.hour)
+	}
+	if _, err := x.file.Write(buf); err != nil {
+		return fmt.Errorf("record index %s: %w", x.path, err)
+	}
+	if err := x.file.Sync(); err != nil {
+		return fmt.Errorf("record index %s: %w", x.path, err)
+	}
+	x.unflushed = x.unflushed[:0]
+	return nil
+}
+
+// prepare writes the header of a new file, cuts a partial last entry of an old one, and
+// leaves the offset at the end.
+func prepare(f *os.File) error {
+	size, err := f.Seek(0, io.SeekEnd)
+	if err != nil {
+		return err
+	}
+	if size == 0 {
+		_, err = f.Write(magic)
+		return err
+	}
+	body := size - int64(len(magic))
+	if rem := body % entrySize; rem != 0 {
+		if err := f.Truncate(size - rem); err != nil {
+			return err
+		}
+		_, err = f.Seek(size-rem, io.SeekStart)
+	}
+	return err
+}
+
+// Compact rewrites the file with only the keys inside the horizon, atomically. Run it when no
+// other run can flush (under the run lock), at the end of a run.
+func (x *Index) Compact(now time.Time) error {
+	if err := x.Flush(); err != nil {
+		return err
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	oldest := hourOf(now.Add(-x.horizon))
+	buf := bytes.NewBuffer(make([]byte, 0, len(magic)+(len(x.base)+len(x.written))*entrySize))
+	buf.Write(magic)
+	var tmp [4]byte
+	keep := func(k Key, h uint32) {
+		if h >= oldest {
+			buf.Write(k[:])
+			binary.LittleEndian.PutUint32(tmp[:], h)
+			buf.Write(tmp[:])
+		}
+	}
+	for _, e := range x.base {
+		keep(e.key, e.hour)
+	}
+	for k, h := range x.written {
+		keep(k, h)
+	}
+	if x.file != nil {
+		x.file.Close()
+		x.file = nil
+	}
+	return writeAtomic(x.path, buf.Bytes())
+}
+
+// Close releases the file.
+func (x *Index) Close() error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.file == nil {
+		return nil
+	}
+	err := x.file.Close()
+	x.file = nil
+	return err
+}
+
+func writeAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, ".o365logfetch-records-*")
+	if err != nil {
+		return fmt.Errorf("record index: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("record index: %w", err)
+	}
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return fmt.Errorf("record index: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("record index: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("record index: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("record index: %w", err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync() // not supported everywhere (Windows); the rename is what matters
+		d.Close()
+	}
+	return nil
+}
