@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/o365logfetch/o365logfetch/internal/activity"
+	"github.com/o365logfetch/o365logfetch/internal/dedup"
 	"github.com/o365logfetch/o365logfetch/internal/sink"
 	"github.com/o365logfetch/o365logfetch/internal/state"
 	"github.com/o365logfetch/o365logfetch/internal/window"
@@ -43,6 +44,14 @@ type Options struct {
 	Log      *slog.Logger
 	SpoolMem int // bytes of a blob's lines kept in memory before spilling to SpoolDir; default 1 MiB
 
+	// RecordHorizon is how long record Ids are remembered: a record delivered again within it
+	// is dropped, and records written just before a crash are not written twice. Zero means
+	// DefaultRecordHorizon, negative turns record dedup off. The index lives in SpoolDir
+	// (timeKeeperLocation).
+	RecordHorizon time.Duration
+	// Records is the open record index (set by Run).
+	Records *dedup.Index
+
 	// Progress, when set, hears of every blob as it is queued and as it is written. It is
 	// called from many goroutines.
 	Progress Progress
@@ -53,6 +62,11 @@ type Progress interface {
 	Queued(contentType string)
 	Written(contentType string, records, bytes int64)
 }
+
+// DefaultRecordHorizon: Microsoft re-delivers a record in another blob typically within hours;
+// a day catches those while keeping the index small (20 bytes a record: a tenant writing a
+// million records a day needs about 20 MB of memory and disk for it).
+const DefaultRecordHorizon = 24 * time.Hour
 
 // ErrIncomplete means some content could not be fetched in this run; what was fetched is saved
 // and what failed is retried by the next run.
@@ -72,6 +86,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	if o.SpoolMem <= 0 {
 		o.SpoolMem = 1 << 20
+	}
+	if o.RecordHorizon == 0 {
+		o.RecordHorizon = DefaultRecordHorizon
 	}
 	started := o.Now()
 	now := started.UTC().Truncate(time.Second)
@@ -99,7 +116,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 	}()
 
-	var types sync.WaitGroup
+	writers := map[string]*sink.Writer{}
 	for _, tr := range res.Types {
 		if !ready[tr.ContentType] {
 			continue
@@ -112,12 +129,38 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		if n := w.Repaired(); n > 0 {
 			o.Log.Warn("removed a partial last line left by an interrupted run", "file", w.Path(), "bytes", n)
 		}
-		r := &typeRun{o: o, res: tr, now: now, out: w, pool: pool, spools: spools, cancel: cancel}
+		writers[tr.ContentType] = w
+	}
+	if o.RecordHorizon > 0 {
+		idx, err := dedup.Open(o.SpoolDir, o.RecordHorizon, now)
+		if err != nil {
+			return res, err
+		}
+		defer idx.Close()
+		o.Records = idx
+	}
+	if err := recoverTails(o, writers, now); err != nil {
+		return res, err
+	}
+	outs := &outputs{writers: writers}
+
+	var types sync.WaitGroup
+	for _, tr := range res.Types {
+		w := writers[tr.ContentType]
+		if w == nil {
+			continue
+		}
+		r := &typeRun{o: o, res: tr, now: now, out: w, outs: outs, pool: pool, spools: spools, cancel: cancel}
 		types.Go(func() { r.run(ctx) })
 	}
 	types.Wait()
 	_ = pool.Wait() // workers report through their type; they never return errors
 
+	if o.Records != nil {
+		if err := o.Records.Compact(now); err != nil {
+			o.Log.Warn("could not compact the record index; it stays valid and is compacted next run", "error", err)
+		}
+	}
 	res.Duration = o.Now().Sub(started)
 	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
 		return res, cause
@@ -183,6 +226,7 @@ type TypeResult struct {
 	Known       int // listed but already written by an earlier run
 	Fetched     int // blobs written by this run
 	Records     int64
+	Duplicates  int64 // records dropped because they were written before
 	Bytes       int64
 	Newest      time.Time // newest contentCreated written
 	End         time.Time // saved end after the run (cron runs)
@@ -219,4 +263,22 @@ func (r *Result) err() error {
 	}
 	sort.Strings(lines)
 	return fmt.Errorf("%w:\n  %s", ErrIncomplete, strings.Join(lines, "\n  "))
+}
+
+// outputs are all output files of a run. Before the record index may claim records as
+// written, every file is fsynced: the index is shared by all types.
+type outputs struct {
+	mu      sync.Mutex
+	writers map[string]*sink.Writer
+}
+
+func (o *outputs) sync() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, w := range o.writers {
+		if err := w.Sync(); err != nil {
+			return fmt.Errorf("sync %s: %w", w.Path(), err)
+		}
+	}
+	return nil
 }

@@ -29,6 +29,7 @@ type typeRun struct {
 	res    *TypeResult
 	now    time.Time
 	out    *sink.Writer
+	outs   *outputs
 	pool   *errgroup.Group
 	spools chan *sink.Spool
 	cancel context.CancelCauseFunc
@@ -215,13 +216,19 @@ func (r *typeRun) fetch(ctx context.Context, c activity.Content) {
 	if meta.ContentType == "" {
 		meta.ContentType = r.res.ContentType
 	}
+	owner := nextOwner.Add(1)
+	f := &filter{idx: r.o.Records, owner: owner}
 	var records int
 	err := r.o.API.Download(ctx, c, func(body io.Reader) error {
 		if err := sp.Reset(); err != nil {
 			return err
 		}
-		n, err := blob.Lines(body, meta, sp)
+		f.reset(sp)
+		n, err := blob.Lines(body, meta, f)
 		records = n
+		if err == nil {
+			err = f.close()
+		}
 		return err
 	})
 	if err == nil {
@@ -230,6 +237,15 @@ func (r *typeRun) fetch(ctx context.Context, c activity.Content) {
 			_, err = r.out.Append(rd)
 		}
 	}
+	if err == nil {
+		f.commit(r.now)
+	} else {
+		f.release()
+	}
+	records -= f.dropped
+	r.mu.Lock()
+	r.res.Duplicates += int64(f.dropped)
+	r.mu.Unlock()
 	switch {
 	case err == nil:
 		r.written(c, int64(records), sp.Len())
@@ -284,8 +300,13 @@ func (r *typeRun) commit(end time.Time) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.lastCommit = time.Now()
-	if err := r.out.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", r.out.Path(), err)
+	if err := r.outs.sync(); err != nil {
+		return err
+	}
+	if r.o.Records != nil {
+		if err := r.o.Records.Flush(); err != nil {
+			return err
+		}
 	}
 	size, err := r.out.Size()
 	if err != nil {
