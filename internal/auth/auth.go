@@ -66,7 +66,7 @@ var defaultPolicy = retryPolicy{attempts: 5, base: time.Second, max: 30 * time.S
 // renewGap: a Renew within this long of building the current client is a
 // no-op. Its token is that young at most, so a 401 on it is not expiry, and
 // workers hitting 401 together then cause one token request, not one each.
-const renewGap = 30 * time.Second
+const renewGap = time.Second
 
 // New loads the credential from disk and builds the MSAL confidential
 // client. Credential problems are *CredentialError. hc nil means MSAL's

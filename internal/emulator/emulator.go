@@ -49,10 +49,13 @@ type Config struct {
 	Certs         []*x509.Certificate // registered app certificates; an assertion must be signed by one of their keys
 	Roles         []string            // roles in issued access tokens; default {"ActivityFeed.Read"}
 	TokenLifetime time.Duration       // default 1h; expires_in is sent as an integer (MSAL breaks on floats)
-	PageSize      int                 // listing entries per page; default 3
-	Now           func() time.Time    // clock for window rules, visibility, expiry, tokens; default time.Now
-	Seed          int64               // makes generated records and faults deterministic
-	Subscriptions map[string]string   // content type -> "enabled" | "disabled"; missing = no subscription. nil => all five enabled
+	// ServerTokenLifetime, when set, makes the API refuse tokens older than this (401) although
+	// expires_in promised more: a token revoked or expired on the server's side mid-run.
+	ServerTokenLifetime time.Duration
+	PageSize            int               // listing entries per page; default 3
+	Now                 func() time.Time  // clock for window rules, visibility, expiry, tokens; default time.Now
+	Seed                int64             // makes generated records and faults deterministic
+	Subscriptions       map[string]string // content type -> "enabled" | "disabled"; missing = no subscription. nil => all five enabled
 }
 
 func (c Config) withDefaults() Config {

@@ -95,6 +95,11 @@ func (e *Emulator) authorize(w http.ResponseWriter, r *http.Request, tenant stri
 	if exp, ok := numClaim(claims, "exp"); !ok || !time.Unix(exp, 0).After(now) {
 		return deny("AF10001", "Authorization has been denied for this request: the access token has expired.")
 	}
+	if life := e.cfg.ServerTokenLifetime; life > 0 {
+		if iat, ok := numClaim(claims, "iat"); !ok || !time.Unix(iat, 0).Add(life).After(now) {
+			return deny("AF10001", "Authorization has been denied for this request: the access token has expired.")
+		}
+	}
 	if aud, want := strClaim(claims, "aud"), e.base(r); aud != want {
 		return deny("AF10001", fmt.Sprintf("Authorization has been denied for this request: token audience %q is not %q.", aud, want))
 	}
