@@ -20,11 +20,7 @@ func TestBinaryWithSSLCertFile(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "o365logfetch")
-	build := exec.Command("go", "build", "-o", bin, "github.com/o365logfetch/o365logfetch/cmd/o365logfetch")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildBinary(t)
 	h := newHarness(t, setup{types: []string{"Audit.Exchange", "DLP.All"}})
 	now := time.Now()
 	h.srv.Generate("Audit.Exchange", now.Add(-2*time.Hour), now.Add(-time.Minute), 20*time.Minute, 4)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/joho/godotenv"
 
+	"github.com/o365logfetch/o365logfetch/internal/activity"
 	"github.com/o365logfetch/o365logfetch/internal/config"
 	"github.com/o365logfetch/o365logfetch/internal/window"
 )
@@ -28,6 +29,8 @@ type App struct {
 	// roots (SSL_CERT_FILE/SSL_CERT_DIR honoured) and honours HTTPS_PROXY/NO_PROXY.
 	HTTP *http.Client
 	Now  func() time.Time // nil: time.Now
+	// Retry is the API retry policy; zero: activity.DefaultRetry (tests shorten the waits).
+	Retry activity.Retry
 }
 
 // Main runs o365logfetch with the process's arguments and environment and returns the exit code.

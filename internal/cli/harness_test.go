@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/o365logfetch/o365logfetch/internal/activity"
 	"github.com/o365logfetch/o365logfetch/internal/cli"
 	"github.com/o365logfetch/o365logfetch/internal/emulator"
 )
@@ -154,11 +155,15 @@ func writeFile(t *testing.T, path, content string) {
 	}
 }
 
+// fastRetry keeps the production policy's shape with waits short enough for tests.
+var fastRetry = activity.Retry{Attempts: 8, Base: 5 * time.Millisecond, Cap: 100 * time.Millisecond,
+	RetryAfterCap: 200 * time.Millisecond, Budget: 20 * time.Second}
+
 // run runs the tool in-process against the emulator.
 func (h *harness) run(args ...string) (code int, stdout, stderr string) {
 	h.t.Helper()
 	var out, errOut bytes.Buffer
-	app := cli.App{Stdout: &out, Stderr: &errOut, HTTP: h.srv.Client(), Now: h.clock.Now}
+	app := cli.App{Stdout: &out, Stderr: &errOut, HTTP: h.srv.Client(), Now: h.clock.Now, Retry: fastRetry}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	code = app.Run(ctx, append([]string{"--config", h.cfg}, args...))

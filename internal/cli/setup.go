@@ -81,6 +81,7 @@ func (a App) connect(cfg *config.Config) (*session, error) {
 		HTTP:              hc,
 		Tokens:            s.tokens,
 		RequestsPerMinute: cfg.RequestsPerMinute,
+		Retry:             a.Retry,
 		Now:               a.Now,
 		Log:               s.log,
 	})

@@ -1,0 +1,242 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/o365logfetch/o365logfetch/internal/emulator"
+)
+
+// Three cron runs with new, late-listed and re-delivered content in between: every record
+// lands exactly once.
+func TestCronRunsCatchLateContentAndDropDuplicates(t *testing.T) {
+	h := newHarness(t, setup{types: []string{"Audit.Exchange", "Audit.SharePoint"}})
+	t0 := h.clock.Now()
+	first := h.srv.Generate("Audit.Exchange", t0.Add(-2*time.Hour), t0.Add(-time.Minute), 10*time.Minute, 4)
+	h.srv.Generate("Audit.SharePoint", t0.Add(-2*time.Hour), t0.Add(-time.Minute), 30*time.Minute, 4)
+	// Available 5 minutes ago, but listable only 3 minutes from now: run 1 cannot see it.
+	late := h.srv.AddBlob(emulator.BlobSpec{ContentType: "Audit.Exchange", Created: t0.Add(-5 * time.Minute),
+		VisibleAfter: 8 * time.Minute, Records: 3})
+	h.mustRun(0)
+
+	h.clock.Advance(4 * time.Minute)
+	// Microsoft delivers some records again in a new blob, by design.
+	again := h.srv.AddBlob(emulator.BlobSpec{ContentType: "Audit.Exchange", Created: h.clock.Now().Add(-time.Minute),
+		Records: 2, RepeatIDs: []string{first[0].RecordIDs[0], first[3].RecordIDs[1], late.RecordIDs[0]}})
+	h.mustRun(0)
+	if !containsID(h.lines("Audit.Exchange"), late.RecordIDs[2]) {
+		t.Fatalf("the late-listed blob %s was not fetched by the second run", late.ContentID)
+	}
+
+	h.clock.Advance(3 * time.Minute)
+	h.srv.Generate("Audit.SharePoint", h.clock.Now().Add(-2*time.Minute), h.clock.Now().Add(-time.Minute), 20*time.Second, 2)
+	h.mustRun(0)
+	for _, ct := range []string{"Audit.Exchange", "Audit.SharePoint"} {
+		h.exactlyOnce(ct)
+	}
+	_ = again
+}
+
+// 15 % of API requests fail transiently, in every way the API fails: all records arrive, once.
+func TestTransientFaultsLoseNothing(t *testing.T) {
+	h := newHarness(t, setup{emu: emulator.Config{Seed: 7}, types: []string{"Audit.Exchange", "Audit.General", "DLP.All"}})
+	now := h.clock.Now()
+	for _, ct := range []string{"Audit.Exchange", "Audit.General", "DLP.All"} {
+		h.srv.Generate(ct, now.Add(-3*time.Hour), now.Add(-time.Minute), 10*time.Minute, 6)
+	}
+	h.srv.SetFaults(emulator.Faults{ServerError: 0.03, HTMLError: 0.03, Throttle429: 0.03, Throttle403: 0.03, Drop: 0.03, TokenError: 0.3})
+	_, stderr := h.mustRun(0)
+	for _, ct := range []string{"Audit.Exchange", "Audit.General", "DLP.All"} {
+		h.exactlyOnce(ct)
+	}
+	if h.srv.Stats().Faults+h.srv.Stats().Throttled == 0 {
+		t.Fatal("no fault was injected: the test proves nothing")
+	}
+	if !strings.Contains(stderr, "retrying") {
+		t.Errorf("retries are not visible on stderr:\n%s", stderr)
+	}
+}
+
+// One blob fails whatever we do: exit 1 naming it, other types complete; once it works again,
+// the next run writes its records, and nothing twice.
+func TestFailingBlobStaysPendingUntilItWorks(t *testing.T) {
+	h := newHarness(t, setup{types: []string{"Audit.Exchange", "Audit.SharePoint"}})
+	now := h.clock.Now()
+	ex := h.srv.Generate("Audit.Exchange", now.Add(-2*time.Hour), now.Add(-time.Minute), 15*time.Minute, 3)
+	h.srv.Generate("Audit.SharePoint", now.Add(-2*time.Hour), now.Add(-time.Minute), 15*time.Minute, 3)
+	bad := ex[2]
+	h.srv.FailBlob(bad.ContentID, 503)
+	_, stderr := h.mustRun(1)
+	if !strings.Contains(stderr, bad.ContentID) {
+		t.Errorf("stderr does not name the failing blob %s:\n%s", bad.ContentID, stderr)
+	}
+	h.exactlyOnce("Audit.SharePoint")
+	if containsID(h.lines("Audit.Exchange"), bad.RecordIDs[0]) {
+		t.Fatal("records of the failing blob were written")
+	}
+
+	h.srv.FailBlob(bad.ContentID, 0)
+	h.clock.Advance(time.Minute)
+	h.mustRun(0)
+	h.exactlyOnce("Audit.Exchange")
+	h.exactlyOnce("Audit.SharePoint")
+}
+
+// Tokens refused mid-run (expired on the server's side): the run renews and completes.
+func TestTokensExpiringDuringARun(t *testing.T) {
+	h := newHarness(t, setup{emu: emulator.Config{ServerTokenLifetime: 2500 * time.Millisecond}, types: []string{"Audit.Exchange"}})
+	now := h.clock.Now()
+	h.srv.Generate("Audit.Exchange", now.Add(-10*time.Hour), now.Add(-time.Minute), 5*time.Minute, 2)
+	h.srv.SetFaults(emulator.Faults{Latency: 50 * time.Millisecond})
+	h.mustRun(0)
+	h.exactlyOnce("Audit.Exchange")
+	if got := h.srv.Stats().TokensIssued; got < 2 {
+		t.Errorf("tokens issued = %d: the run never had to renew, the test proves nothing", got)
+	}
+}
+
+// Two runs at once: the second exits 4 at once and the first one's data is intact.
+func TestOverlappingRunsOneExitsFour(t *testing.T) {
+	h := newHarness(t, setup{types: []string{"Audit.Exchange"}})
+	now := h.clock.Now()
+	h.srv.Generate("Audit.Exchange", now.Add(-4*time.Hour), now.Add(-time.Minute), 5*time.Minute, 2)
+	h.srv.SetFaults(emulator.Faults{Latency: 30 * time.Millisecond})
+	var wg sync.WaitGroup
+	var code1 int
+	var stderr1 string
+	wg.Go(func() { code1, _, stderr1 = h.run() })
+	waitFor(t, func() bool { return h.srv.Stats().BlobDownloads > 0 })
+	start := time.Now()
+	code2, _, stderr2 := h.run()
+	if code2 != 4 {
+		t.Errorf("second run: exit %d, want 4\n%s", code2, stderr2)
+	}
+	if !strings.Contains(stderr2, "pid") && !strings.Contains(stderr2, "lock") {
+		t.Errorf("second run does not name the lock holder:\n%s", stderr2)
+	}
+	if time.Since(start) > 10*time.Second {
+		t.Errorf("second run waited %v for the lock, want at once", time.Since(start))
+	}
+	wg.Wait()
+	if code1 != 0 {
+		t.Fatalf("first run: exit %d\n%s", code1, stderr1)
+	}
+	h.exactlyOnce("Audit.Exchange")
+}
+
+// kill -9 at random moments of a slow run, several times, then a clean run: no record lost,
+// none twice, no partial line.
+func TestKillNineAnywhereLosesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildBinary(t)
+	h := newHarness(t, setup{emu: emulator.Config{Seed: 3}, types: []string{"Audit.Exchange", "Audit.AzureActiveDirectory"}})
+	now := time.Now()
+	h.srv.Generate("Audit.Exchange", now.Add(-6*time.Hour), now.Add(-time.Minute), 4*time.Minute, 5)
+	h.srv.Generate("Audit.AzureActiveDirectory", now.Add(-6*time.Hour), now.Add(-time.Minute), 6*time.Minute, 8)
+	h.srv.AddBlob(emulator.BlobSpec{ContentType: "Audit.Exchange", Created: now.Add(-3 * time.Hour), Records: 3000})
+	h.srv.SetFaults(emulator.Faults{Latency: 15 * time.Millisecond})
+	ca := filepath.Join(h.dir, "ca.pem")
+	writeFile(t, ca, string(h.srv.CAPEM()))
+
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
+	killed := 0
+	for i := range 5 {
+		cmd := exec.Command(bin, "--config", h.cfg)
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "SSL_CERT_FILE=" + ca}
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		delay := time.Duration(100+rng.IntN(900)) * time.Millisecond
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			t.Logf("run %d finished before the kill (%v): %s", i, err, stderr.String())
+		case <-time.After(delay):
+			_ = cmd.Process.Signal(syscall.SIGKILL)
+			<-done
+			killed++
+		}
+	}
+	if killed == 0 {
+		t.Fatal("no run was killed: the test proves nothing")
+	}
+	cmd := exec.CommandContext(context.Background(), bin, "--config", h.cfg)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "SSL_CERT_FILE=" + ca}
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) || err != nil {
+		t.Fatalf("final run: %v\n%s", err, out)
+	}
+	h.exactlyOnce("Audit.Exchange")
+	h.exactlyOnce("Audit.AzureActiveDirectory")
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// buildBinary compiles o365logfetch once per test binary.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "o365logfetch-test-")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "o365logfetch")
+		out, err := exec.Command("go", "build", "-o", binPath, "github.com/o365logfetch/o365logfetch/cmd/o365logfetch").CombinedOutput()
+		if err != nil {
+			binErr = errors.New(string(out))
+		}
+	})
+	if binErr != nil {
+		t.Fatalf("go build: %v", binErr)
+	}
+	return binPath
+}
+
+func containsID(recs []map[string]any, id string) bool {
+	for _, r := range recs {
+		if r["Id"] == id {
+			return true
+		}
+	}
+	return false
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 30 s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
