@@ -33,7 +33,8 @@ func TestBinaryWithSSLCertFile(t *testing.T) {
 	run := func(extraEnv ...string) (int, string) {
 		cmd := exec.Command(bin, "--env-file", env)
 		cmd.Dir = h.dir
-		cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + h.dir}, extraEnv...)
+		// A zone far from UTC (+13:45): every time sent to the API must still be UTC.
+		cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + h.dir, "TZ=Pacific/Chatham"}, extraEnv...)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		err := cmd.Run()

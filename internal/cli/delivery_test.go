@@ -240,3 +240,44 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// Progress older than the 7-day edge: the unreachable period is reported with its exact range,
+// the run fetches what can still be had and exits 1.
+func TestProgressPastSevenDaysIsReportedLost(t *testing.T) {
+	h := newHarness(t, setup{types: []string{"Audit.Exchange"}})
+	now := h.clock.Now()
+	h.srv.AddBlob(emulator.BlobSpec{ContentType: "Audit.Exchange", Created: now.Add(-6 * 24 * time.Hour), Records: 2})
+	if err := os.MkdirAll(h.state, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	stale := now.Add(-8 * 24 * time.Hour).UTC().Truncate(time.Second)
+	writeFile(t, filepath.Join(h.state, "time.log"), itoa(stale.Unix()))
+	_, stderr := h.mustRun(1)
+	if !strings.Contains(stderr, stale.Format(time.RFC3339)) || !strings.Contains(stderr, "can no longer be fetched") {
+		t.Errorf("stderr does not name the lost period from %s:\n%s", stale.Format(time.RFC3339), stderr)
+	}
+	h.exactlyOnce("Audit.Exchange")
+}
+
+// A blob left pending by an earlier run that expired since: reported lost by contentId and
+// dropped from the pending list, so the next run is clean.
+func TestExpiredPendingBlobIsReportedOnce(t *testing.T) {
+	h := newHarness(t, setup{types: []string{"DLP.All"}})
+	now := h.clock.Now().UTC()
+	if err := os.MkdirAll(h.state, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	id := "20261119080000123$gone$dlp_all$DLP_All$emea0013"
+	writeFile(t, filepath.Join(h.state, "o365logfetch-state.json"), `{"version":1,"types":{"DLP.All":{
+		"end":"`+now.Add(-time.Hour).Format(time.RFC3339)+`",
+		"pending":{"`+id+`":{"contentUri":"`+h.srv.APIRoot()+`/audit/`+id+`",
+		"contentCreated":"`+now.Add(-7*24*time.Hour-time.Hour).Format("2006-01-02T15:04:05.000Z")+`",
+		"contentExpiration":"`+now.Add(-time.Hour).Format("2006-01-02T15:04:05.000Z")+`",
+		"error":"HTTP 503","attempts":5,"firstFailure":"`+now.Add(-7*24*time.Hour).Format(time.RFC3339)+`"}}}}}`)
+	_, stderr := h.mustRun(1)
+	if !strings.Contains(stderr, id) || !strings.Contains(stderr, "lost") {
+		t.Errorf("stderr does not report the expired blob %s:\n%s", id, stderr)
+	}
+	h.clock.Advance(time.Minute)
+	h.mustRun(0)
+}
