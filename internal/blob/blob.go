@@ -1,6 +1,6 @@
 // Package blob turns one downloaded blob (a JSON array of audit records) into output lines: each
 // record's own JSON object, compacted but otherwise unchanged, with the blob's listing metadata
-// merged in. It streams: memory use does not grow with the blob.
+// merged in. It streams: memory use does not grow with the blob, only with its largest record.
 package blob
 
 import (
@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -48,65 +49,199 @@ func writeString(b *bytes.Buffer, s string) {
 // ErrFormat marks a blob whose content is not what the API documents. Retrying will not help.
 var ErrFormat = errors.New("blob format")
 
+const (
+	readSize = 64 << 10 // bytes asked of the body per Read
+	flushAt  = 64 << 10 // output is handed to w in batches of about this size
+	keepCap  = 1 << 20  // buffers grown beyond this by a huge record are not reused
+	// maxDepth is encoding/json's nesting limit, so the same blobs are refused as before.
+	maxDepth = 10000
+)
+
+// scanners are reused across blobs: a run converts thousands of them, and the buffers are the
+// only allocations on the hot path.
+var scanners = sync.Pool{New: func() any {
+	return &scanner{buf: make([]byte, readSize), out: make([]byte, 0, 2*flushAt)}
+}}
+
 // Lines reads the JSON array of records from r and writes one line per record to w. It returns
 // the number of records written. On error, what was written to w must be discarded: Lines does
 // not undo partial output.
+//
+// It is a single pass over the body: each record is validated and compacted in one go straight
+// into the output batch (encoding/json would decode, then compact, then copy each record), so
+// the cost per byte stays close to that of reading it.
 func Lines(r io.Reader, m Meta, w io.Writer) (int, error) {
-	dec := json.NewDecoder(r)
-	tok, err := dec.Token()
-	if err != nil {
-		if err == io.EOF {
+	s := scanners.Get().(*scanner)
+	s.reset(r)
+	defer func() {
+		s.r = nil
+		if cap(s.out) <= keepCap && cap(s.scratch) <= keepCap && cap(s.members) <= keepCap/16 {
+			scanners.Put(s)
+		}
+	}()
+	return s.lines(m.suffix(), w)
+}
+
+// scanner reads one blob. out holds complete lines not yet handed to w, then the record being
+// compacted.
+type scanner struct {
+	r        io.Reader
+	buf      []byte
+	pos, end int
+	rerr     error // sticky error of r (io.EOF at the end of the body)
+
+	out     []byte
+	members []member // top-level members of the current record, for the rare clash rewrite
+	scratch []byte   // copy of a record being rewritten
+	written int      // records handed to w
+	pending int      // complete records in out
+}
+
+// member locates one top-level key and its value inside the record being compacted, as offsets
+// from the record's '{'.
+type member struct{ key, colon, end int }
+
+func (s *scanner) reset(r io.Reader) {
+	s.r = r
+	s.pos, s.end = 0, 0
+	s.rerr = nil
+	s.out = s.out[:0]
+	s.written, s.pending = 0, 0
+}
+
+func (s *scanner) lines(suffix []byte, w io.Writer) (int, error) {
+	c, ok := s.skipSpace()
+	if !ok {
+		if s.rerr == io.EOF {
 			return 0, fmt.Errorf("%w: empty body, expected a JSON array", ErrFormat)
 		}
-		return 0, decodeErr(err)
+		return 0, decodeErr(s.rerr)
 	}
-	if d, ok := tok.(json.Delim); !ok || d != '[' {
-		return 0, fmt.Errorf("%w: expected a JSON array of records, got %v", ErrFormat, tok)
+	if c != '[' {
+		return 0, fmt.Errorf("%w: expected a JSON array of records, got %q", ErrFormat, c)
 	}
-	suffix := m.suffix()
-	var raw json.RawMessage
-	var rec, line bytes.Buffer
-	n := 0
-	for dec.More() {
-		raw = raw[:0]
-		if err := dec.Decode(&raw); err != nil {
-			return n, decodeErr(err)
+	s.pos++
+	if c, ok = s.skipSpace(); !ok {
+		return 0, s.eofErr()
+	}
+	if c == ']' {
+		s.pos++
+		return 0, s.trailer()
+	}
+	for {
+		if c != '{' {
+			return s.fail(w, fmt.Errorf("%w: record %d is not a JSON object", ErrFormat, s.written+s.pending+1))
 		}
-		rec.Reset()
-		if err := json.Compact(&rec, raw); err != nil {
-			return n, fmt.Errorf("%w: record %d: %v", ErrFormat, n+1, err)
+		start := len(s.out)
+		if err := s.record(); err != nil {
+			s.out = s.out[:start]
+			return s.fail(w, err)
 		}
-		obj := rec.Bytes()
-		if obj[0] != '{' {
-			return n, fmt.Errorf("%w: record %d is not a JSON object", ErrFormat, n+1)
+		if err := s.finish(start, suffix); err != nil {
+			s.out = s.out[:start]
+			return s.fail(w, err)
 		}
-		if !utf8.Valid(obj) {
-			return n, fmt.Errorf("%w: record %d is not valid UTF-8", ErrFormat, n+1)
-		}
-		if mayClash(obj) {
-			if obj, err = dropKeys(obj); err != nil {
-				return n, fmt.Errorf("%w: record %d: %v", ErrFormat, n+1, err)
+		s.pending++
+		if len(s.out) >= flushAt {
+			if err := s.flush(w); err != nil {
+				return s.written, err
 			}
 		}
-		line.Reset()
-		line.Write(obj[:len(obj)-1])
-		if len(obj) == 2 { // "{}": no comma before the first metadata field
-			line.Write(suffix[1:])
-		} else {
-			line.Write(suffix)
+		if c, ok = s.skipSpace(); !ok {
+			return s.fail(w, s.eofErr())
 		}
-		if _, err := w.Write(line.Bytes()); err != nil {
-			return n, err
+		s.pos++
+		if c == ']' {
+			break
 		}
-		n++
+		if c != ',' {
+			return s.fail(w, syntaxErr("after a record", c))
+		}
+		if c, ok = s.skipSpace(); !ok {
+			return s.fail(w, s.eofErr())
+		}
 	}
-	if _, err := dec.Token(); err != nil { // the closing ']'
-		return n, decodeErr(err)
+	if err := s.flush(w); err != nil {
+		return s.written, err
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return n, fmt.Errorf("%w: data after the JSON array", ErrFormat)
+	return s.written, s.trailer()
+}
+
+// finish checks the compacted record at out[start:] and turns it into its output line.
+func (s *scanner) finish(start int, suffix []byte) error {
+	obj := s.out[start:]
+	n := s.written + s.pending + 1
+	if !utf8.Valid(obj) {
+		return fmt.Errorf("%w: record %d is not valid UTF-8", ErrFormat, n)
 	}
-	return n, nil
+	if mayClash(obj) {
+		if err := s.dropKeys(start); err != nil {
+			return fmt.Errorf("%w: record %d: %v", ErrFormat, n, err)
+		}
+		obj = s.out[start:]
+	}
+	s.out = s.out[:len(s.out)-1] // the closing '}': the metadata closes the line
+	if len(obj) == 2 {           // "{}": no comma before the first metadata field
+		s.out = append(s.out, suffix[1:]...)
+	} else {
+		s.out = append(s.out, suffix...)
+	}
+	return nil
+}
+
+// fail hands w the lines completed before err, so that the count returned matches w's lines.
+func (s *scanner) fail(w io.Writer, err error) (int, error) {
+	if ferr := s.flush(w); ferr != nil {
+		return s.written, ferr
+	}
+	return s.written, err
+}
+
+func (s *scanner) flush(w io.Writer) error {
+	if s.pending == 0 {
+		return nil
+	}
+	if _, err := w.Write(s.out); err != nil {
+		s.out, s.pending = s.out[:0], 0
+		return err
+	}
+	s.written += s.pending
+	s.out, s.pending = s.out[:0], 0
+	return nil
+}
+
+// trailer accepts only white space after the closing ']'.
+func (s *scanner) trailer() error {
+	if _, ok := s.skipSpace(); ok || s.rerr != io.EOF {
+		return fmt.Errorf("%w: data after the JSON array", ErrFormat)
+	}
+	return nil
+}
+
+// fill makes at least one unread byte available; false when r has no more (see rerr).
+func (s *scanner) fill() bool {
+	if s.pos < s.end {
+		return true
+	}
+	for s.rerr == nil {
+		n, err := s.r.Read(s.buf)
+		if err != nil {
+			s.rerr = err
+		}
+		if n > 0 {
+			s.pos, s.end = 0, n
+			return true
+		}
+	}
+	return false
+}
+
+// eofErr explains why the body ended inside the array.
+func (s *scanner) eofErr() error {
+	if s.rerr == io.EOF {
+		return fmt.Errorf("%w: unexpected end of JSON input", ErrFormat)
+	}
+	return decodeErr(s.rerr)
 }
 
 // decodeErr keeps transport errors (a body cut short) as they are, so the caller can retry,
@@ -120,52 +255,389 @@ func decodeErr(err error) error {
 	return err
 }
 
+func syntaxErr(where string, c byte) error {
+	return fmt.Errorf("%w: invalid character %q %s", ErrFormat, c, where)
+}
+
+// skipSpace skips JSON white space and returns the next byte without consuming it.
+func (s *scanner) skipSpace() (byte, bool) {
+	for {
+		for s.pos < s.end {
+			c := s.buf[s.pos]
+			if c > ' ' || (c != ' ' && c != '\n' && c != '\r' && c != '\t') {
+				return c, true
+			}
+			s.pos++
+		}
+		if !s.fill() {
+			return 0, false
+		}
+	}
+}
+
+// next consumes and returns one byte.
+func (s *scanner) next() (byte, error) {
+	if !s.fill() {
+		return 0, s.eofErr()
+	}
+	c := s.buf[s.pos]
+	s.pos++
+	return c, nil
+}
+
+// record compacts one top-level object (the next byte is its '{') into out and notes where
+// its members are.
+func (s *scanner) record() error {
+	start := len(s.out)
+	s.members = s.members[:0]
+	s.out = append(s.out, '{')
+	s.pos++
+	c, ok := s.skipSpace()
+	if !ok {
+		return s.eofErr()
+	}
+	if c == '}' {
+		s.pos++
+		s.out = append(s.out, '}')
+		return nil
+	}
+	for {
+		if c != '"' {
+			return syntaxErr("looking for the beginning of an object key", c)
+		}
+		key := len(s.out) - start
+		if err := s.str(); err != nil {
+			return err
+		}
+		if c, ok = s.skipSpace(); !ok {
+			return s.eofErr()
+		}
+		if c != ':' {
+			return syntaxErr("after an object key", c)
+		}
+		s.pos++
+		colon := len(s.out) - start
+		s.out = append(s.out, ':')
+		if err := s.value(2); err != nil {
+			return err
+		}
+		s.members = append(s.members, member{key: key, colon: colon, end: len(s.out) - start})
+		if c, ok = s.skipSpace(); !ok {
+			return s.eofErr()
+		}
+		s.pos++
+		if c == '}' {
+			s.out = append(s.out, '}')
+			return nil
+		}
+		if c != ',' {
+			return syntaxErr("after an object value", c)
+		}
+		s.out = append(s.out, ',')
+		if c, ok = s.skipSpace(); !ok {
+			return s.eofErr()
+		}
+	}
+}
+
+// value compacts any JSON value at nesting depth into out.
+func (s *scanner) value(depth int) error {
+	c, ok := s.skipSpace()
+	if !ok {
+		return s.eofErr()
+	}
+	switch {
+	case c == '"':
+		return s.str()
+	case c == '{', c == '[':
+		if depth > maxDepth {
+			return fmt.Errorf("%w: exceeded max depth", ErrFormat)
+		}
+		return s.container(c, depth)
+	case c == '-' || c >= '0' && c <= '9':
+		return s.number()
+	case c == 't':
+		return s.literal("true")
+	case c == 'f':
+		return s.literal("false")
+	case c == 'n':
+		return s.literal("null")
+	}
+	return syntaxErr("looking for the beginning of a value", c)
+}
+
+// container compacts a nested object or array; open is its first byte, not yet consumed.
+func (s *scanner) container(open byte, depth int) error {
+	closer := byte(']')
+	if open == '{' {
+		closer = '}'
+	}
+	s.pos++
+	s.out = append(s.out, open)
+	c, ok := s.skipSpace()
+	if !ok {
+		return s.eofErr()
+	}
+	if c == closer {
+		s.pos++
+		s.out = append(s.out, closer)
+		return nil
+	}
+	for {
+		if open == '{' {
+			if c != '"' {
+				return syntaxErr("looking for the beginning of an object key", c)
+			}
+			if err := s.str(); err != nil {
+				return err
+			}
+			if c, ok = s.skipSpace(); !ok {
+				return s.eofErr()
+			}
+			if c != ':' {
+				return syntaxErr("after an object key", c)
+			}
+			s.pos++
+			s.out = append(s.out, ':')
+		}
+		if err := s.value(depth + 1); err != nil {
+			return err
+		}
+		if c, ok = s.skipSpace(); !ok {
+			return s.eofErr()
+		}
+		s.pos++
+		if c == closer {
+			s.out = append(s.out, closer)
+			return nil
+		}
+		if c != ',' {
+			return syntaxErr("after a value", c)
+		}
+		s.out = append(s.out, ',')
+		if c, ok = s.skipSpace(); !ok {
+			return s.eofErr()
+		}
+	}
+}
+
+// plain marks the bytes a string may hold unescaped: everything but controls, '"' and '\'.
+// UTF-8 is checked once per record, not here.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// str copies a string (the next byte is its opening quote) as it is, escapes included.
+func (s *scanner) str() error {
+	s.pos++
+	s.out = append(s.out, '"')
+	for {
+		if !s.fill() {
+			return s.eofErr()
+		}
+		run := s.buf[s.pos:s.end]
+		i := 0
+		for i < len(run) && plain[run[i]] {
+			i++
+		}
+		s.out = append(s.out, run[:i]...)
+		s.pos += i
+		if i == len(run) {
+			continue
+		}
+		c := run[i]
+		s.pos++
+		switch {
+		case c == '"':
+			s.out = append(s.out, '"')
+			return nil
+		case c == '\\':
+			if err := s.escape(); err != nil {
+				return err
+			}
+		default:
+			return syntaxErr("in string literal", c)
+		}
+	}
+}
+
+// escape copies one escape sequence; its backslash is consumed already.
+func (s *scanner) escape() error {
+	c, err := s.next()
+	if err != nil {
+		return err
+	}
+	switch c {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		s.out = append(s.out, '\\', c)
+		return nil
+	case 'u':
+		s.out = append(s.out, '\\', 'u')
+		for range 4 {
+			h, err := s.next()
+			if err != nil {
+				return err
+			}
+			if !isHex(h) {
+				return syntaxErr("in \\u hexadecimal character escape", h)
+			}
+			s.out = append(s.out, h)
+		}
+		return nil
+	}
+	return syntaxErr("in string escape code", c)
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+// number copies a number as written: -?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?.
+func (s *scanner) number() error {
+	c, _ := s.next() // skipSpace saw it
+	s.out = append(s.out, c)
+	if c == '-' {
+		var err error
+		if c, err = s.next(); err != nil {
+			return err
+		}
+		if c < '0' || c > '9' {
+			return syntaxErr("in numeric literal", c)
+		}
+		s.out = append(s.out, c)
+	}
+	if c != '0' {
+		s.digits()
+	}
+	if c, ok := s.peek(); ok && c == '.' {
+		s.pos++
+		s.out = append(s.out, '.')
+		if err := s.someDigits(); err != nil {
+			return err
+		}
+	}
+	if c, ok := s.peek(); ok && (c == 'e' || c == 'E') {
+		s.pos++
+		s.out = append(s.out, c)
+		if c, ok := s.peek(); ok && (c == '+' || c == '-') {
+			s.pos++
+			s.out = append(s.out, c)
+		}
+		if err := s.someDigits(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *scanner) peek() (byte, bool) {
+	if !s.fill() {
+		return 0, false
+	}
+	return s.buf[s.pos], true
+}
+
+// digits copies a run of zero or more digits.
+func (s *scanner) digits() {
+	for s.fill() {
+		c := s.buf[s.pos]
+		if c < '0' || c > '9' {
+			return
+		}
+		s.out = append(s.out, c)
+		s.pos++
+	}
+}
+
+// someDigits copies a run of one or more digits.
+func (s *scanner) someDigits() error {
+	c, ok := s.peek()
+	if !ok {
+		return s.eofErr()
+	}
+	if c < '0' || c > '9' {
+		return syntaxErr("in numeric literal", c)
+	}
+	s.digits()
+	return nil
+}
+
+func (s *scanner) literal(word string) error {
+	for i := range len(word) {
+		c, err := s.next()
+		if err != nil {
+			return err
+		}
+		if c != word[i] {
+			return syntaxErr("in literal "+word, c)
+		}
+	}
+	s.out = append(s.out, word...)
+	return nil
+}
+
 // mayClash is a cheap pre-check: only objects that mention a metadata name, or escape a
-// character in some string (a key could hide that way), need the slow path.
+// character in some string (a key could hide that way), need the rewrite. The test is on the
+// whole record, not on its keys alone, because the rewrite also normalises escaped keys and the
+// output must stay what it always was.
 func mayClash(obj []byte) bool {
 	return bytes.Contains(obj, []byte(`"content`)) || bytes.Contains(obj, []byte(`\u00`))
 }
 
-// dropKeys rewrites a compact object without its top-level metadata keys, keeping the order and
-// the raw values of all others.
-func dropKeys(obj []byte) ([]byte, error) {
-	dec := json.NewDecoder(bytes.NewReader(obj))
-	if _, err := dec.Token(); err != nil {
-		return nil, err
-	}
-	var out bytes.Buffer
-	out.WriteByte('{')
+// dropKeys rewrites the record at out[start:] without its top-level metadata keys, keeping the
+// order and the raw values of all others. Keys are written as encoding/json writes a string, as
+// they always were on this path.
+func (s *scanner) dropKeys(start int) error {
+	s.scratch = append(s.scratch[:0], s.out[start:]...)
+	rec := s.scratch
+	s.out = append(s.out[:start], '{')
 	first := true
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, err
-		}
-		key, _ := tok.(string)
-		var val json.RawMessage
-		if err := dec.Decode(&val); err != nil {
-			return nil, err
-		}
-		if isMetaKey(key) {
-			continue
-		}
-		if !first {
-			out.WriteByte(',')
+	for _, m := range s.members {
+		raw := rec[m.key:m.colon]
+		if plainKey(raw) {
+			if isMetaKey(raw[1 : len(raw)-1]) {
+				continue
+			}
+			if !first {
+				s.out = append(s.out, ',')
+			}
+			s.out = append(s.out, raw...)
+		} else {
+			var key string
+			if err := json.Unmarshal(raw, &key); err != nil {
+				return err
+			}
+			if isMetaKey([]byte(key)) {
+				continue
+			}
+			if !first {
+				s.out = append(s.out, ',')
+			}
+			var kb bytes.Buffer // rare: an escaped key, or U+2028/U+2029 in one
+			writeString(&kb, key)
+			s.out = append(s.out, kb.Bytes()...)
 		}
 		first = false
-		writeString(&out, key)
-		out.WriteByte(':')
-		out.Write(val)
+		s.out = append(s.out, rec[m.colon:m.end]...)
 	}
-	out.WriteByte('}')
-	return out.Bytes(), nil
+	s.out = append(s.out, '}')
+	return nil
 }
 
-func isMetaKey(k string) bool {
-	for _, m := range metaKeys {
-		if k == m {
-			return true
-		}
+// plainKey tells whether encoding/json would write a quoted key back byte for byte: no escapes,
+// and no U+2028 or U+2029 (which it escapes).
+func plainKey(raw []byte) bool {
+	in := raw[1 : len(raw)-1]
+	return bytes.IndexByte(in, '\\') < 0 && !bytes.Contains(in, []byte("\u2028")) && !bytes.Contains(in, []byte("\u2029"))
+}
+
+func isMetaKey(k []byte) bool {
+	switch string(k) {
+	case "contentUri", "contentId", "contentType", "contentCreated", "contentExpiration": // metaKeys
+		return true
 	}
 	return false
 }
