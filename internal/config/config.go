@@ -38,10 +38,22 @@ type Config struct {
 	Resource        string // https URL, no trailing slash; token scope is Resource + "/.default"
 	APIRoot         string // activityApiRoot, no trailing slash
 	PublisherID     string // publisherIdentifier; default TenantID
+	Cloud           string // Enterprise, GCC, GCCHigh, DoD, or "" (no preset named)
+	Proxy           string // proxy URL for Azure AD and the API, or "" (HTTPS_PROXY/NO_PROXY apply)
 	PrivateKeyFile  string // absolute path; existence is checked by auth
 	CertificateFile string // absolute path or ""
 	Thumbprint      string // 40 uppercase hex digits or ""
 	AutoStart       bool   // autoStartSubscriptions
+
+	// Exactly one credential kind is configured: PrivateKeyFile (PEM),
+	// PFXFile (PKCS#12) or ClientSecret.
+	Credential   string // CredentialPEM, CredentialPFX or CredentialSecret
+	PFXFile      string // absolute path or ""
+	PFXPassword  Secret // from the env var named by pfxPasswordEnv or from pfxPasswordFile; may be empty
+	ClientSecret Secret // from clientSecretEnv, clientSecretFile or O365_CLIENT_SECRET
+	// SecretSource says where PFXPassword or ClientSecret came from, for
+	// messages: "environment variable X" or "file P".
+	SecretSource string
 
 	ContentTypes []string // canonical casing, de-duplicated, in file order; at least one
 
@@ -56,6 +68,7 @@ type Config struct {
 	InitialLookback   time.Duration // how far back the first run of a content type starts
 	Overlap           time.Duration // trailing window re-listed every run
 	RequestsPerMinute int           // client-side pacing
+	RecordHorizon     time.Duration // how long written record Ids are remembered; 0 = record dedup off
 }
 
 // Error is every problem with the configuration (the CLI maps it to exit
@@ -104,6 +117,7 @@ const (
 	DefaultInitialLookback   = 24 * time.Hour
 	DefaultOverlap           = time.Hour
 	DefaultRequestsPerMinute = 1200
+	DefaultRecordHorizon     = 24 * time.Hour
 )
 
 // Load reads and validates the file at path. getenv supplies environment
@@ -187,7 +201,7 @@ func (l *loader) failedOn(sec, key string) bool {
 
 func (l *loader) load(getenv func(string) string) *Config {
 	c := &Config{File: l.file}
-	l.loadAPI(c)
+	l.loadAPI(c, getenv)
 	l.loadContentTypes(c)
 	l.loadLogging(c, getenv)
 	l.loadFetch(c)
@@ -209,7 +223,7 @@ func (l *loader) guid(sec, key, what string) string {
 	return v
 }
 
-func (l *loader) loadAPI(c *Config) {
+func (l *loader) loadAPI(c *Config, getenv func(string) string) {
 	c.TenantID = l.guid(secAPI, "tenantId", "the Directory (tenant) ID GUID of the Azure AD tenant")
 	c.ClientID = l.guid(secAPI, "clientId", "the Application (client) ID GUID of the app registration")
 
@@ -221,8 +235,9 @@ func (l *loader) loadAPI(c *Config) {
 		c.Tenant = v
 	}
 
-	c.AuthorityHost = l.httpsURL(secAPI, "authorityHostUrl", DefaultAuthorityHost, false)
-	c.Resource = l.httpsURL(secAPI, "resource", DefaultResource, true)
+	preset := l.loadCloud(c)
+	c.AuthorityHost = l.httpsURL(secAPI, "authorityHostUrl", preset.AuthorityHost, false)
+	c.Resource = l.httpsURL(secAPI, "resource", preset.Resource, true)
 	defRoot := ""
 	if c.Resource != "" && c.TenantID != "" {
 		defRoot = c.Resource + "/api/v1.0/" + c.TenantID + "/activity/feed"
@@ -237,11 +252,6 @@ func (l *loader) loadAPI(c *Config) {
 		c.PublisherID = v
 	}
 
-	c.PrivateKeyFile = l.keyPath(secAPI, "privateKeyFile", l.required(secAPI, "privateKeyFile", "the PEM file holding the app's private key"))
-	if v, ok := l.value(secAPI, "certificateFile"); ok {
-		c.CertificateFile = l.keyPath(secAPI, "certificateFile", v)
-	}
-
 	if v, ok := l.value(secAPI, "thumbprint"); ok {
 		t, valid := normalizeThumbprint(v)
 		if !valid {
@@ -249,6 +259,8 @@ func (l *loader) loadAPI(c *Config) {
 		}
 		c.Thumbprint = t
 	}
+	l.loadCredential(c, getenv)
+	l.loadProxy(c)
 
 	if v, ok := l.value(secAPI, "autoStartSubscriptions"); ok {
 		b, valid := parseBool(v)
@@ -379,6 +391,7 @@ func (l *loader) loadFetch(c *Config) {
 	c.RequestsPerMinute = l.intRange(secFetch, "requestsPerMinute", DefaultRequestsPerMinute, 1, 60000)
 	c.InitialLookback = l.durationRange(secFetch, "initialLookback", DefaultInitialLookback, time.Minute, 167*time.Hour)
 	c.Overlap = l.durationRange(secFetch, "overlap", DefaultOverlap, 0, 24*time.Hour)
+	c.RecordHorizon = l.durationRange(secFetch, "recordDedupHorizon", DefaultRecordHorizon, 0, 7*24*time.Hour)
 }
 
 func (l *loader) intRange(sec, key string, def, lo, hi int) int {
@@ -482,8 +495,9 @@ func normalizeThumbprint(s string) (string, bool) {
 }
 
 // Redacted prints the effective configuration, one "key = value" line per
-// setting grouped by section, for `check` and debug logs. Nothing secret
-// lives in Config today; anything that ever does is masked here.
+// setting grouped by section, for `check` and debug logs. Secrets (the
+// client secret, the PFX password, a proxy password) show only where they
+// came from.
 func (c *Config) Redacted() string {
 	var b strings.Builder
 	line := func(k string, v any) { fmt.Fprintf(&b, "%s = %v\n", k, v) }
@@ -495,8 +509,19 @@ func (c *Config) Redacted() string {
 	line("resource", c.Resource)
 	line("activityApiRoot", c.APIRoot)
 	line("publisherIdentifier", c.PublisherID)
-	line("privateKeyFile", c.PrivateKeyFile)
-	line("certificateFile", c.CertificateFile)
+	line("cloud", c.Cloud)
+	line("proxy", redactURL(c.Proxy))
+	line("credential", c.Credential)
+	switch c.Credential {
+	case CredentialPEM:
+		line("privateKeyFile", c.PrivateKeyFile)
+		line("certificateFile", c.CertificateFile)
+	case CredentialPFX:
+		line("pfxFile", c.PFXFile)
+		line("pfxPassword", maskedFrom(c.PFXPassword, c.SecretSource))
+	case CredentialSecret:
+		line("clientSecret", maskedFrom(c.ClientSecret, c.SecretSource))
+	}
 	line("thumbprint", c.Thumbprint)
 	line("autoStartSubscriptions", c.AutoStart)
 	fmt.Fprintf(&b, "[%s]\n", secContent)
@@ -512,6 +537,7 @@ func (c *Config) Redacted() string {
 	line("initialLookback", fmtDuration(c.InitialLookback))
 	line("overlap", fmtDuration(c.Overlap))
 	line("requestsPerMinute", c.RequestsPerMinute)
+	line("recordDedupHorizon", fmtDuration(c.RecordHorizon))
 	fmt.Fprintf(&b, "# environment: %s = %v\n", envLevel, c.LogLevel)
 	return b.String()
 }

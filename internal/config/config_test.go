@@ -85,6 +85,7 @@ func TestLoadSeed(t *testing.T) {
 		Resource:          "https://manage.office.com",
 		APIRoot:           "https://manage.office.com/api/v1.0/41463f53-8812-40f4-890f-865bf6e35190/activity/feed",
 		PublisherID:       "41463f53-8812-40f4-890f-865bf6e35190",
+		Credential:        CredentialPEM,
 		PrivateKeyFile:    "/o365/etc/private_key_file.pem",
 		Thumbprint:        "3F2A4B5C6D7E8F9012345678901234567890ABCD",
 		AutoStart:         true,
@@ -96,6 +97,7 @@ func TestLoadSeed(t *testing.T) {
 		Workers:           DefaultWorkers,
 		InitialLookback:   DefaultInitialLookback,
 		Overlap:           DefaultOverlap,
+		RecordHorizon:     DefaultRecordHorizon,
 		RequestsPerMinute: DefaultRequestsPerMinute,
 	}
 	if !reflect.DeepEqual(c, want) {
