@@ -1,9 +1,10 @@
 // Package auth hands out Azure AD access tokens for the Office 365
-// Management Activity API, through MSAL Go with a certificate credential.
+// Management Activity API, through MSAL Go.
 //
-// Two credential forms are served: a private key with its certificate
-// (MSAL's own PS256 assertion), and the Python tool's bare private key plus
-// certificate thumbprint (an RS256 assertion carrying x5t, as ADAL sent).
+// Credential forms served: a private key with its certificate, from PEM or
+// a PFX/PKCS#12 file (MSAL's own PS256 assertion); the Python tool's bare
+// private key plus certificate thumbprint (an RS256 assertion carrying x5t,
+// as ADAL sent); and a client secret.
 package auth
 
 import (
@@ -29,6 +30,9 @@ type Settings struct {
 	PrivateKeyFile  string // PEM: key alone, or key + certificate (any order, PKCS#8 or PKCS#1, CRLF, chain)
 	CertificateFile string // optional separate certificate PEM
 	Thumbprint      string // normalised uppercase hex SHA-1 (40 chars) or ""
+	PFXFile         string // PKCS#12 with key and certificate, instead of PrivateKeyFile
+	PFXPassword     string // may be empty
+	ClientSecret    string // instead of a certificate; never logged
 
 	Logger *slog.Logger // token-request retries are logged here at Warn; nil discards
 }

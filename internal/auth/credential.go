@@ -23,7 +23,8 @@ import (
 // Credential describes the loaded credential, for `check` and logs. It
 // holds nothing secret.
 type Credential struct {
-	Kind       string    // "certificate" or "key+thumbprint"
+	Kind       string    // KindCertificate, KindKeyThumbprint or KindSecret
+	File       string    // the file the certificate came from; "" for a secret
 	Thumbprint string    // SHA-1 of the certificate, uppercase hex, as the Azure portal shows it
 	SHA256     string    // SHA-256 of the certificate, uppercase hex; "" for key+thumbprint
 	NotAfter   time.Time // certificate expiry; zero for key+thumbprint
@@ -34,6 +35,7 @@ type Credential struct {
 const (
 	KindCertificate   = "certificate"
 	KindKeyThumbprint = "key+thumbprint"
+	KindSecret        = "client secret"
 )
 
 // CredentialError is a problem with the key or certificate files (the CLI
@@ -50,7 +52,7 @@ func (e *CredentialError) Error() string {
 }
 
 const decryptFix = "the private key is encrypted, which is not supported; write an unencrypted copy with " +
-	"`openssl pkcs8 -topk8 -nocrypt -in KEY -out KEY.plain` and protect it with file permissions (PFX files are not supported yet)"
+	"`openssl pkcs8 -topk8 -nocrypt -in KEY -out KEY.plain` and protect it with file permissions, or use the PFX with pfxFile and a password from pfxPasswordEnv or pfxPasswordFile"
 
 // loaded is a credential ready for MSAL.
 type loaded struct {
@@ -67,8 +69,21 @@ type pemFile struct {
 }
 
 func loadCredential(s Settings, now func() time.Time) (*loaded, error) {
-	if s.PrivateKeyFile == "" {
-		return nil, &CredentialError{Msg: "no private key file configured; set privateKeyFile in [API_SETTINGS]"}
+	n := 0
+	for _, set := range []bool{s.PrivateKeyFile != "", s.PFXFile != "", s.ClientSecret != ""} {
+		if set {
+			n++
+		}
+	}
+	switch {
+	case n > 1:
+		return nil, &CredentialError{Msg: "more than one credential configured; keep exactly one of privateKeyFile, pfxFile or a client secret"}
+	case s.PFXFile != "":
+		return loadPFX(s, now)
+	case s.ClientSecret != "":
+		return loadSecret(s)
+	case s.PrivateKeyFile == "":
+		return nil, &CredentialError{Msg: "no credential configured; set privateKeyFile, pfxFile or a client secret in [API_SETTINGS]"}
 	}
 	files := []*pemFile{}
 	kf, err := readPEM(s.PrivateKeyFile, "privateKeyFile")
@@ -202,26 +217,12 @@ func parseKey(b *pem.Block) (*rsa.PrivateKey, error) {
 // withCertificate is the certificate credential MSAL knows (PS256 with
 // x5t#S256).
 func withCertificate(s Settings, files []*pemFile, key *rsa.PrivateKey, certs []*x509.Certificate, certFile string, now time.Time) (*loaded, error) {
-	var leaf *x509.Certificate
-	for _, c := range certs {
-		if pub, ok := c.PublicKey.(*rsa.PublicKey); ok && pub.Equal(key.Public()) {
-			leaf = c
-			break
-		}
-	}
+	leaf := leafOf(key, certs)
 	if leaf == nil {
 		return nil, &CredentialError{File: certFile, Msg: fmt.Sprintf("no certificate here belongs to the private key in %s (certificate thumbprint %s); keep the key and its certificate together", s.PrivateKeyFile, sha1Hex(certs[0]))}
 	}
-	thumb := sha1Hex(leaf)
-	if s.Thumbprint != "" && !strings.EqualFold(s.Thumbprint, thumb) {
-		return nil, &CredentialError{File: certFile, Msg: fmt.Sprintf("certificate thumbprint is %s but the configured thumbprint is %s; fix thumbprint in [API_SETTINGS] or use the matching certificate", thumb, s.Thumbprint)}
-	}
-	const day = "2006-01-02 15:04:05 MST"
-	if now.Before(leaf.NotBefore) {
-		return nil, &CredentialError{File: certFile, Msg: fmt.Sprintf("certificate %s is not valid before %s (now %s); check the system clock", thumb, leaf.NotBefore.UTC().Format(day), now.UTC().Format(day))}
-	}
-	if now.After(leaf.NotAfter) {
-		return nil, &CredentialError{File: certFile, Msg: fmt.Sprintf("certificate %s expired on %s (valid from %s); create a new certificate, upload it to the app registration and point privateKeyFile/certificateFile at it", thumb, leaf.NotAfter.UTC().Format(day), leaf.NotBefore.UTC().Format(day))}
+	if err := checkLeaf(s, leaf, certFile, now); err != nil {
+		return nil, err
 	}
 
 	// The path verified against MSAL: CertFromPEM on the (BOM-free) bytes
@@ -239,14 +240,47 @@ func withCertificate(s Settings, files []*pemFile, key *rsa.PrivateKey, certs []
 	if err != nil {
 		return nil, &CredentialError{File: certFile, Msg: err.Error()}
 	}
+	return &loaded{cred: cred, info: certInfo(leaf, certFile)}, nil
+}
+
+// leafOf is the certificate of key among certs, or nil.
+func leafOf(key *rsa.PrivateKey, certs []*x509.Certificate) *x509.Certificate {
+	for _, c := range certs {
+		if pub, ok := c.PublicKey.(*rsa.PublicKey); ok && pub.Equal(key.Public()) {
+			return c
+		}
+	}
+	return nil
+}
+
+func certInfo(leaf *x509.Certificate, file string) Credential {
 	sum := sha256.Sum256(leaf.Raw)
-	return &loaded{cred: cred, info: Credential{
+	return Credential{
 		Kind:       KindCertificate,
-		Thumbprint: thumb,
+		File:       file,
+		Thumbprint: sha1Hex(leaf),
 		SHA256:     strings.ToUpper(hex.EncodeToString(sum[:])),
 		NotAfter:   leaf.NotAfter,
 		Subject:    leaf.Subject.String(),
-	}}, nil
+	}
+}
+
+// checkLeaf fails early, with the fix, on what Azure AD would refuse with
+// a vaguer AADSTS700027: a thumbprint that names another certificate, and a
+// certificate outside its validity.
+func checkLeaf(s Settings, leaf *x509.Certificate, certFile string, now time.Time) error {
+	thumb := sha1Hex(leaf)
+	if s.Thumbprint != "" && !strings.EqualFold(s.Thumbprint, thumb) {
+		return &CredentialError{File: certFile, Msg: fmt.Sprintf("certificate thumbprint is %s but the configured thumbprint is %s; fix thumbprint in [API_SETTINGS] or use the matching certificate", thumb, s.Thumbprint)}
+	}
+	const day = "2006-01-02 15:04:05 MST"
+	if now.Before(leaf.NotBefore) {
+		return &CredentialError{File: certFile, Msg: fmt.Sprintf("certificate %s is not valid before %s (now %s); check the system clock", thumb, leaf.NotBefore.UTC().Format(day), now.UTC().Format(day))}
+	}
+	if now.After(leaf.NotAfter) {
+		return &CredentialError{File: certFile, Msg: fmt.Sprintf("certificate %s expired on %s (valid from %s); create a new certificate, upload it to the app registration and point the configuration at it", thumb, leaf.NotAfter.UTC().Format(day), leaf.NotBefore.UTC().Format(day))}
+	}
+	return nil
 }
 
 // keyOnly serves the Python tool's configuration: a bare private key plus
