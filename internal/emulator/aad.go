@@ -5,6 +5,7 @@ import (
 	"crypto/rsa"
 	"crypto/sha1"
 	"crypto/sha256"
+	"crypto/subtle"
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
@@ -130,29 +131,50 @@ func (e *Emulator) serveToken(w http.ResponseWriter, r *http.Request, tenant str
 		e.writeAADError(w, http.StatusBadRequest, errCode, code, msg)
 		return
 	}
-	if f.Get("client_secret") != "" {
-		e.writeAADError(w, http.StatusUnauthorized, "invalid_client", 7000215, "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '"+e.cfg.ClientID+"'.")
-		return
-	}
-	if f.Get("client_assertion") == "" {
-		e.writeAADError(w, http.StatusUnauthorized, "invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
-		return
-	}
-	if t := f.Get("client_assertion_type"); t != jwtBearer {
-		e.writeAADError(w, http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'client_assertion_type' with value '"+jwtBearer+"'; got '"+t+"'.")
-		return
-	}
-	// The assertion must name exactly the endpoint the client posted to.
-	endpoint := requestBase(r) + r.URL.Path
-	if code, msg := e.verifyAssertion(f.Get("client_assertion"), endpoint); code != 0 {
-		e.writeAADError(w, http.StatusUnauthorized, "invalid_client", code, msg)
-		return
+	if sec := f.Get("client_secret"); sec != "" {
+		if e.cfg.ClientSecret == "" || subtle.ConstantTimeCompare([]byte(sec), []byte(e.cfg.ClientSecret)) != 1 {
+			e.writeAADError(w, http.StatusUnauthorized, "invalid_client", 7000215, "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '"+e.cfg.ClientID+"'.")
+			return
+		}
+	} else {
+		if f.Get("client_assertion") == "" {
+			e.writeAADError(w, http.StatusUnauthorized, "invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
+			return
+		}
+		if t := f.Get("client_assertion_type"); t != jwtBearer {
+			e.writeAADError(w, http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'client_assertion_type' with value '"+jwtBearer+"'; got '"+t+"'.")
+			return
+		}
+		e.mu.Lock()
+		e.assertions = append(e.assertions, f.Get("client_assertion"))
+		e.mu.Unlock()
+		// The assertion must name exactly the endpoint the client posted to.
+		endpoint := requestBase(r) + r.URL.Path
+		if code, msg := e.verifyAssertion(f.Get("client_assertion"), endpoint); code != 0 {
+			e.writeAADError(w, http.StatusUnauthorized, "invalid_client", code, msg)
+			return
+		}
 	}
 
-	now := e.now()
 	life := int64(e.cfg.TokenLifetime / time.Second)
-	tok := signHS256(e.hmacKey, map[string]any{
-		"aud":   e.base(r),
+	tok := e.mintToken(e.base(r))
+	e.mu.Lock()
+	e.stats.TokensIssued++
+	e.issued = append(e.issued, tok)
+	e.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{
+		"token_type":     "Bearer",
+		"expires_in":     life, // an integer: MSAL fails to parse 3599.0
+		"ext_expires_in": life,
+		"access_token":   tok,
+	})
+}
+
+// mintToken signs an access token for the API at aud, valid for the token lifetime.
+func (e *Emulator) mintToken(aud string) string {
+	now := e.now()
+	return signHS256(e.hmacKey, map[string]any{
+		"aud":   aud,
 		"iss":   "https://sts.windows.net/" + e.cfg.TenantID + "/",
 		"tid":   e.cfg.TenantID,
 		"appid": e.cfg.ClientID,
@@ -160,16 +182,22 @@ func (e *Emulator) serveToken(w http.ResponseWriter, r *http.Request, tenant str
 		"roles": e.cfg.Roles,
 		"iat":   now.Unix(),
 		"nbf":   now.Unix(),
-		"exp":   now.Unix() + life,
+		"exp":   now.Unix() + int64(e.cfg.TokenLifetime/time.Second),
 		"ver":   "1.0",
 	})
-	e.count(func(s *Stats) { s.TokensIssued++ })
-	writeJSON(w, http.StatusOK, map[string]any{
-		"token_type":     "Bearer",
-		"expires_in":     life, // an integer: MSAL fails to parse 3599.0
-		"ext_expires_in": life,
-		"access_token":   tok,
-	})
+}
+
+// AccessToken returns a valid access token without the token endpoint, for clients tested
+// without MSAL. It is recorded with the issued ones. Call it once the URL is known (Start).
+func (e *Emulator) AccessToken() string {
+	e.mu.Lock()
+	base := e.baseURL
+	e.mu.Unlock()
+	tok := e.mintToken(base)
+	e.mu.Lock()
+	e.issued = append(e.issued, tok)
+	e.mu.Unlock()
+	return tok
 }
 
 // checkScope wants exactly resource+"/.default"; MSAL adds openid,

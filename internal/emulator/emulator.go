@@ -47,6 +47,7 @@ type Config struct {
 	TenantDomain  string              // default DefaultTenantDomain; the authority accepts GUID or domain
 	ClientID      string              // default DefaultClientID
 	Certs         []*x509.Certificate // registered app certificates; an assertion must be signed by one of their keys
+	ClientSecret  string              // registered client secret; "" = none, every secret is refused (AADSTS7000215)
 	Roles         []string            // roles in issued access tokens; default {"ActivityFeed.Read"}
 	TokenLifetime time.Duration       // default 1h; expires_in is sent as an integer (MSAL breaks on floats)
 	// ServerTokenLifetime, when set, makes the API refuse tokens older than this (401) although
@@ -100,6 +101,7 @@ type Faults struct {
 // Request is one request the emulator saw.
 type Request struct {
 	Method, Path, RawQuery string
+	Host                   string // as the client named it: a request for another origin shows here
 	HasAuth                bool
 	PublisherID            string
 	Status                 int    // 0 when the connection was dropped
@@ -136,6 +138,14 @@ type Emulator struct {
 	requests []Request
 	stats    Stats
 	apiTimes []time.Time // API request times inside the rolling quota minute
+
+	// Hostile modes (hostile.go) and what a test searches logs for.
+	blobAnswers map[string]*Answer // by contentId
+	listAnswers map[string]*Answer // by content type
+	paging      map[string]Paging  // by content type
+	listEdits   map[string]map[string]any
+	issued      []string // access tokens handed out
+	assertions  []string // client assertions received
 }
 
 // New returns an emulator for cfg.
@@ -155,6 +165,11 @@ func New(cfg Config) *Emulator {
 		rng:     mrand.New(mrand.NewPCG(uint64(cfg.Seed), 0x6f333635)),
 		failing: map[string]int{},
 		expired: map[string]bool{},
+
+		blobAnswers: map[string]*Answer{},
+		listAnswers: map[string]*Answer{},
+		paging:      map[string]Paging{},
+		listEdits:   map[string]map[string]any{},
 	}
 	if cfg.Subscriptions == nil {
 		for _, ct := range ContentTypes {
@@ -301,6 +316,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			Method:      r.Method,
 			Path:        r.URL.Path,
 			RawQuery:    r.URL.RawQuery,
+			Host:        r.Host,
 			HasAuth:     r.Header.Get("Authorization") != "",
 			PublisherID: r.URL.Query().Get("PublisherIdentifier"),
 			Status:      rec.status,

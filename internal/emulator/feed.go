@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"encoding/base64"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -248,6 +249,10 @@ func (e *Emulator) serveContent(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if a := e.takeAnswer(e.listAnswers, ct); a != nil {
+		a.write(w)
+		return
+	}
 	start, end, ok := e.window(q)
 	if !ok {
 		writeAPIError(w, http.StatusBadRequest, "AF20055", msgAF20055)
@@ -309,26 +314,81 @@ func (e *Emulator) serveContent(w http.ResponseWriter, r *http.Request) {
 			ContentExpiration: b.expiration().Format(timeLayout),
 		}
 	}
+	v := url.Values{}
+	v.Set("contentType", ct)
+	v.Set("startTime", q.Get("startTime"))
+	v.Set("endTime", q.Get("endTime"))
+	if !q.Has("startTime") {
+		// The default window moves with the clock: pin it for the following pages.
+		v.Set("startTime", start.Format("2006-01-02T15:04:05.000000000"))
+		v.Set("endTime", end.Format("2006-01-02T15:04:05.000000000"))
+	}
+	v.Set("PublisherIdentifier", q.Get("PublisherIdentifier"))
+	next := ""
 	if more {
-		v := url.Values{}
-		v.Set("contentType", ct)
-		v.Set("startTime", q.Get("startTime"))
-		v.Set("endTime", q.Get("endTime"))
-		if !q.Has("startTime") {
-			// The default window moves with the clock: pin it for the
-			// following pages.
-			v.Set("startTime", start.Format("2006-01-02T15:04:05.000000000"))
-			v.Set("endTime", end.Format("2006-01-02T15:04:05.000000000"))
-		}
-		v.Set("PublisherIdentifier", q.Get("PublisherIdentifier"))
 		v.Set("nextPage", e.pageToken(ct, start, end, page[len(page)-1]))
+		next = base + r.URL.Path + "?" + v.Encode()
+	}
+	e.mu.Lock()
+	p, bent := e.paging[ct]
+	e.mu.Unlock()
+	if bent {
+		endless := ""
+		if p.Endless {
+			// A position past every entry of the window: the page is empty, the URL new.
+			v.Set("nextPage", e.pageToken(ct, start, end, &blobEntry{created: end, seq: math.MaxUint64}))
+			v.Set(endlessHop, nextHop(q.Get(endlessHop)))
+			endless = base + r.URL.Path + "?" + v.Encode()
+		}
+		next = p.nextPageURI(next, base+r.URL.RequestURI(), base, endless)
+	}
+	if next != "" {
 		// Set would canonicalise the name to "Nextpageuri".
-		w.Header()["NextPageUri"] = []string{base + r.URL.Path + "?" + v.Encode()}
+		w.Header()["NextPageUri"] = []string{next}
+	}
+	if edited := e.editEntries(out); edited != nil {
+		writeJSON(w, http.StatusOK, edited)
+		return
 	}
 	writeJSON(w, http.StatusOK, out)
 }
 
+// editEntries applies EditListing to a page; nil when no entry of the page is edited.
+func (e *Emulator) editEntries(out []contentJSON) []map[string]any {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	hit := false
+	for _, c := range out {
+		if e.listEdits[c.ContentID] != nil {
+			hit = true
+		}
+	}
+	if !hit {
+		return nil
+	}
+	edited := make([]map[string]any, len(out))
+	for i, c := range out {
+		m := map[string]any{
+			"contentType": c.ContentType, "contentId": c.ContentID, "contentUri": c.ContentURI,
+			"contentCreated": c.ContentCreated, "contentExpiration": c.ContentExpiration,
+		}
+		for k, v := range e.listEdits[c.ContentID] {
+			if v == nil {
+				delete(m, k)
+			} else {
+				m[k] = v
+			}
+		}
+		edited[i] = m
+	}
+	return edited
+}
+
 func (e *Emulator) serveBlob(w http.ResponseWriter, r *http.Request, id string, drop bool) {
+	if a := e.takeAnswer(e.blobAnswers, id); a != nil {
+		a.write(w)
+		return
+	}
 	e.mu.Lock()
 	b := e.byID[id]
 	failStatus := e.failing[id]
