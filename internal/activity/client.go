@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/url"
 	"strings"
@@ -33,18 +34,20 @@ type Options struct {
 	RequestsPerMinute int              // client-side pacing shared by all callers; 0 = none
 	Now               func() time.Time // clock for skew checks; default time.Now
 	Log               *slog.Logger     // default slog.Default()
+	MaxBlobBytes      int64            // largest blob body accepted; 0 = DefaultMaxBlobBytes
 }
 
 // Client talks to one tenant's Activity API. Safe for concurrent use.
 type Client struct {
-	root   *url.URL
-	pubID  string
-	http   *http.Client
-	tokens TokenSource
-	retry  Retry
-	pace   *pacer
-	now    func() time.Time
-	log    *slog.Logger
+	root    *url.URL
+	pubID   string
+	http    *http.Client
+	tokens  TokenSource
+	retry   Retry
+	pace    *pacer
+	now     func() time.Time
+	log     *slog.Logger
+	maxBlob int64
 
 	skewOnce sync.Once
 	skewMu   sync.Mutex
@@ -69,6 +72,10 @@ func New(o Options) (*Client, error) {
 	c := &Client{
 		root: root, pubID: o.PublisherID, http: &hc, tokens: o.Tokens,
 		retry: o.Retry, pace: newPacer(o.RequestsPerMinute), now: o.Now, log: o.Log,
+		maxBlob: o.MaxBlobBytes,
+	}
+	if c.maxBlob <= 0 {
+		c.maxBlob = DefaultMaxBlobBytes
 	}
 	if c.retry.Attempts <= 0 {
 		c.retry = DefaultRetry
@@ -108,7 +115,7 @@ func (c *Client) sameOrigin(raw string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("URL from the API %q: %w", raw, err)
 	}
-	if u.Scheme != c.root.Scheme || !strings.EqualFold(u.Host, c.root.Host) {
+	if u.Scheme != c.root.Scheme || !strings.EqualFold(u.Host, c.root.Host) || u.User != nil {
 		return "", fmt.Errorf("URL from the API %q points outside %s://%s: refusing to send the token there", raw, c.root.Scheme, c.root.Host)
 	}
 	q := u.Query()
@@ -172,6 +179,7 @@ func (c *Client) once(ctx context.Context, op, method, target string, handle fun
 	if method == http.MethodPost {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	started := time.Now()
 	resp, err := c.http.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -180,9 +188,15 @@ func (c *Client) once(ctx context.Context, op, method, target string, handle fun
 		return 0, fmt.Errorf("%s: %w", op, &transportError{redact(err)})
 	}
 	defer resp.Body.Close()
+	// The URL and status only: the request's headers carry the token.
+	c.log.Debug("api answer", "op", op, "method", method, "url", target, "status", resp.StatusCode,
+		"wait", time.Since(started).Round(time.Millisecond))
 	c.checkSkew(resp)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return parseRetryAfter(resp.Header.Get("Retry-After"), c.now()), readAPIError(op, resp)
+	}
+	if err := notJSON(resp); err != nil {
+		return 0, fmt.Errorf("%s: %w", op, err)
 	}
 	resp.Body = &body{rc: resp.Body}
 	if err := handle(resp); err != nil {
@@ -193,6 +207,20 @@ func (c *Client) once(ctx context.Context, op, method, target string, handle fun
 	}
 	return 0, nil
 }
+
+// notJSON refuses a success answer that declares HTML: a proxy or gateway page sent with status
+// 200 instead of the API's JSON. Its start is quoted so the reader can tell what answered.
+func notJSON(resp *http.Response) error {
+	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	if mt != "text/html" {
+		return nil
+	}
+	excerpt, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	return fmt.Errorf("%w: HTTP %d with an HTML page instead of JSON (a proxy or gateway answered?): %s", ErrNotJSON, resp.StatusCode, oneLine(string(excerpt), 120))
+}
+
+// ErrNotJSON marks a success answer that is an HTML page. Retrying at once will not help.
+var ErrNotJSON = errors.New("not a JSON answer")
 
 // redact drops the query from a *url.Error: it is long and tells the reader nothing new.
 func redact(err error) error {

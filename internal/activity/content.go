@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/o365logfetch/o365logfetch/internal/window"
@@ -55,10 +56,14 @@ func parseAPITime(s string) (time.Time, error) {
 }
 
 // Limits against answers no real API gives: they end a listing instead of looping or filling memory.
-const (
-	maxPages     = 10000
-	maxPageBytes = 64 << 20
-)
+// maxPages is a variable only so that a test can reach it quickly.
+var maxPages = 10000
+
+const maxPageBytes = 64 << 20
+
+// DefaultMaxBlobBytes bounds one blob download. Real blobs are at most tens of MB; a body larger
+// than this is a broken or hostile server, and reading it would fill the disk spool.
+const DefaultMaxBlobBytes = 1 << 30
 
 // List lists the blobs of contentType that became available in w, page by page, calling fn
 // with each page. When the API invalidates a page token (AF20031) the listing starts over, so
@@ -104,6 +109,10 @@ func (c *Client) List(ctx context.Context, contentType string, w window.Window, 
 			if err := e.validate(); err != nil {
 				return fmt.Errorf("%s: %w", op, err)
 			}
+			// An entry of another type would be written into this type's file.
+			if e.ContentType != "" && !strings.EqualFold(e.ContentType, contentType) {
+				return fmt.Errorf("%s: listing entry %s has contentType %q", op, e.ContentID, e.ContentType)
+			}
 		}
 		if err := fn(entries); err != nil {
 			return err
@@ -116,6 +125,33 @@ func (c *Client) List(ctx context.Context, contentType string, w window.Window, 
 		}
 	}
 	return nil
+}
+
+// ErrTooLarge marks an answer bigger than any real one. Retrying will not help.
+var ErrTooLarge = errors.New("answer too large")
+
+// capped fails a read past its limit, so a body without end cannot fill memory or disk.
+type capped struct {
+	r     io.Reader
+	limit int64
+	n     int64
+}
+
+func (c *capped) Read(p []byte) (int, error) {
+	if c.n >= c.limit {
+		// One byte more tells a body of exactly the limit from a longer one.
+		var one [1]byte
+		if n, err := c.r.Read(one[:]); n == 0 {
+			return 0, err
+		}
+		return 0, fmt.Errorf("%w: blob body larger than %d bytes", ErrTooLarge, c.limit)
+	}
+	if rem := c.limit - c.n; int64(len(p)) > rem {
+		p = p[:rem]
+	}
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 func decodeListing(r io.Reader, entries *[]Content) error {
@@ -141,6 +177,6 @@ func (c *Client) Download(ctx context.Context, content Content, fn func(io.Reade
 		return fmt.Errorf("download %s: %w", content.ContentID, err)
 	}
 	return c.do(ctx, "download "+content.ContentID, http.MethodGet, target, func(resp *http.Response) error {
-		return fn(resp.Body)
+		return fn(&capped{r: resp.Body, limit: c.maxBlob})
 	})
 }

@@ -108,6 +108,10 @@ func readAPIError(op string, resp *http.Response) *APIError {
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	e := &APIError{Op: op, Status: resp.StatusCode}
 	e.Code, e.Message = parseErrorBody(body)
+	if resp.StatusCode >= 300 && resp.StatusCode <= 399 {
+		// The API never redirects; following one would send the token wherever it points.
+		e.Message = fmt.Sprintf("redirect to %q refused: the token is sent only to the configured API host", oneLine(resp.Header.Get("Location"), 200))
+	}
 	return e
 }
 
