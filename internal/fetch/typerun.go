@@ -58,8 +58,6 @@ func (r *typeRun) run(ctx context.Context) {
 	from, to, listFrom := r.span(saved, log)
 	r.res.From, r.res.To = listFrom, to
 
-	r.retryPending(ctx, saved, log)
-
 	windows := window.Split(listFrom, to)
 	r.res.Windows = len(windows)
 	listedTo := to
@@ -79,6 +77,9 @@ func (r *typeRun) run(ctx context.Context) {
 			break
 		}
 	}
+	// Blobs left pending by earlier runs, unless the listing just offered them again: a fresh
+	// listing entry beats the stored one (its contentUri may have changed).
+	r.retryPending(ctx, saved, log)
 	r.blobs.Wait()
 
 	// The saved end never passes content that is not durably written: not a window that could
@@ -103,8 +104,6 @@ func (r *typeRun) run(ctx context.Context) {
 	if !end.IsZero() {
 		r.res.End = end
 	}
-	log.Info("content type done", "windows", r.res.Windows, "listed", r.res.Listed, "known", r.res.Known,
-		"fetched", r.res.Fetched, "records", r.res.Records, "failed", len(r.res.Failed), "end", r.res.End)
 }
 
 // span works out the range to list: from is where progress stands (or the backfill start),
