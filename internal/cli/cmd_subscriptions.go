@@ -4,15 +4,16 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/o365logfetch/o365logfetch/internal/activity"
 	"github.com/o365logfetch/o365logfetch/internal/config"
 )
 
-func (a App) subscriptions(ctx context.Context, cfg *config.Config, args []string) error {
+func (a App) subscriptions(ctx context.Context, cfg *config.Config, args []string, yes bool) error {
 	if len(args) == 0 {
-		return &usageError{"subscriptions needs a command: list or start"}
+		return &usageError{"subscriptions needs a command: list, start or stop"}
 	}
 	switch args[0] {
 	case "list":
@@ -26,8 +27,23 @@ func (a App) subscriptions(ctx context.Context, cfg *config.Config, args []strin
 			return err
 		}
 		return a.subscriptionsStart(ctx, cfg, types)
+	case "stop":
+		// Never the configured types by default: stopping is destructive, so every type is named.
+		if len(args) == 1 {
+			return &usageError{"subscriptions stop needs the content types to stop, e.g. subscriptions stop --yes Audit.General"}
+		}
+		types, err := pickTypes(args[1:], nil)
+		if err != nil {
+			return err
+		}
+		if !yes {
+			return &usageError{fmt.Sprintf("subscriptions stop %s: stopping discards the content of the stopped period "+
+				"(Microsoft keeps nothing for it, and a restarted subscription can take up to 12 hours to yield content again); "+
+				"add --yes to confirm", strings.Join(types, " "))}
+		}
+		return a.subscriptionsStop(ctx, cfg, types)
 	}
-	return &usageError{fmt.Sprintf("unknown subscriptions command %q: want list or start", args[0])}
+	return &usageError{fmt.Sprintf("unknown subscriptions command %q: want list, start or stop", args[0])}
 }
 
 func pickTypes(args, configured []string) ([]string, error) {
@@ -100,5 +116,23 @@ func (a App) subscriptionsStart(ctx context.Context, cfg *config.Config, types [
 		fmt.Fprintf(a.Stdout, "%s: %s\n", ct, sub.Status)
 	}
 	fmt.Fprintln(a.Stdout, "A new subscription can take up to 12 hours to yield its first content; Microsoft allows one start per 15 minutes.")
+	return nil
+}
+
+func (a App) subscriptionsStop(ctx context.Context, cfg *config.Config, types []string) error {
+	s, err := a.connect(cfg)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	for _, ct := range types {
+		if err := s.api.Stop(ctx, ct); err != nil {
+			return err
+		}
+		s.log.Warn("subscription stopped; content of the stopped period is not collected", "content_type", ct)
+		fmt.Fprintf(a.Stdout, "%s: stopped\n", ct)
+	}
+	fmt.Fprintln(a.Stdout, "Content of a stopped period is gone for good. Start again with 'o365logfetch subscriptions start TYPE'; "+
+		"a restarted subscription can take up to 12 hours to yield content, and Microsoft allows one start per 15 minutes.")
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -33,9 +34,12 @@ func (s *session) close() {
 // connect loads the credential, prepares the directories and the log, and builds the clients.
 // It touches no output file, so a bad config or key leaves the user's files as they were.
 func (a App) connect(cfg *config.Config) (*session, error) {
-	hc := a.HTTP
-	if hc == nil {
-		hc = defaultHTTPClient(cfg.Workers)
+	if err := preflight(cfg, a.Stderr); err != nil {
+		return nil, err
+	}
+	hc, err := a.httpClient(cfg)
+	if err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(cfg.DebugLogDir, 0o750); err != nil {
 		return nil, &setupError{fmt.Errorf("[LOGGING] debugLogLocation: %w", err)}
@@ -48,16 +52,7 @@ func (a App) connect(cfg *config.Config) (*session, error) {
 	}
 	s.logFile = logFile
 	s.log = newLogger(logFile, cfg.LogLevel, a.Stderr)
-	s.tokens, err = auth.New(auth.Settings{
-		AuthorityHost:   cfg.AuthorityHost,
-		Tenant:          cfg.Tenant,
-		ClientID:        cfg.ClientID,
-		Resource:        cfg.Resource,
-		PrivateKeyFile:  cfg.PrivateKeyFile,
-		CertificateFile: cfg.CertificateFile,
-		Thumbprint:      cfg.Thumbprint,
-		Logger:          s.log,
-	}, hc, a.Now)
+	s.tokens, err = auth.New(authSettings(cfg, s.log), hc, a.Now)
 	if err != nil {
 		s.close()
 		return nil, err
@@ -90,6 +85,54 @@ func (a App) connect(cfg *config.Config) (*session, error) {
 		return nil, &setupError{err}
 	}
 	return s, nil
+}
+
+// authSettings is the token side of cfg.
+func authSettings(cfg *config.Config, log *slog.Logger) auth.Settings {
+	return auth.Settings{
+		AuthorityHost:   cfg.AuthorityHost,
+		Tenant:          cfg.Tenant,
+		ClientID:        cfg.ClientID,
+		Resource:        cfg.Resource,
+		PrivateKeyFile:  cfg.PrivateKeyFile,
+		CertificateFile: cfg.CertificateFile,
+		Thumbprint:      cfg.Thumbprint,
+		PFXFile:         cfg.PFXFile,
+		PFXPassword:     cfg.PFXPassword.Value(),
+		ClientSecret:    cfg.ClientSecret.Value(),
+		Logger:          log,
+	}
+}
+
+// httpClient is the one client for Azure AD and the API: App.HTTP when set (it carries the trust
+// roots, e.g. a test's private CA), else the default one. The proxy setting replaces whatever
+// proxy choice the client made (HTTPS_PROXY/NO_PROXY for the default one), on a copy so the
+// caller's client is left as it was.
+func (a App) httpClient(cfg *config.Config) (*http.Client, error) {
+	hc := a.HTTP
+	if hc == nil {
+		hc = defaultHTTPClient(cfg.Workers)
+	}
+	if cfg.Proxy == "" {
+		return hc, nil
+	}
+	u, err := url.Parse(cfg.Proxy)
+	if err != nil {
+		return nil, &setupError{fmt.Errorf("[API_SETTINGS] proxy: %w", err)}
+	}
+	base := hc.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	tr, ok := base.(*http.Transport)
+	if !ok {
+		return nil, &setupError{fmt.Errorf("[API_SETTINGS] proxy: the HTTP client's transport %T cannot take a proxy", base)}
+	}
+	tr = tr.Clone()
+	tr.Proxy = http.ProxyURL(u)
+	c := *hc
+	c.Transport = tr
+	return &c, nil
 }
 
 // newLogger writes everything at level and above to the debug log, and warnings and errors

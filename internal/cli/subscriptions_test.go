@@ -67,3 +67,47 @@ func golden(t *testing.T, name, got string) {
 		t.Errorf("%s differs; if intended, run with -update\n got:\n%s\nwant:\n%s", name, got, want)
 	}
 }
+
+func TestSubscriptionsStop(t *testing.T) {
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout []string
+		stderr []string
+		after  map[string]string // subscription states expected afterwards
+	}{
+		{name: "without --yes refused, nothing stopped", args: []string{"subscriptions", "stop", "Audit.General"}, code: 2,
+			stderr: []string{"discards the content of the stopped period", "--yes"}, after: map[string]string{"Audit.General": "enabled"}},
+		{name: "no type named", args: []string{"subscriptions", "stop", "--yes"}, code: 2,
+			stderr: []string{"needs the content types"}, after: map[string]string{"Audit.Exchange": "enabled"}},
+		{name: "unknown type", args: []string{"subscriptions", "stop", "--yes", "Audit.Nope"}, code: 2, stderr: []string{"Audit.Nope"}},
+		{name: "stopped with --yes after the types", args: []string{"subscriptions", "stop", "audit.general", "dlp.all", "--yes"}, code: 0,
+			stdout: []string{"Audit.General: stopped", "DLP.All: stopped", "gone for good", "12 hours"},
+			after:  map[string]string{"Audit.General": "disabled", "DLP.All": "disabled", "Audit.Exchange": "enabled"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, setup{types: []string{"Audit.Exchange"}})
+			code, stdout, stderr := h.run(tt.args...)
+			if code != tt.code {
+				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.code, stdout, stderr)
+			}
+			for _, w := range tt.stdout {
+				if !strings.Contains(stdout, w) {
+					t.Errorf("stdout lacks %q:\n%s", w, stdout)
+				}
+			}
+			for _, w := range tt.stderr {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, stderr)
+				}
+			}
+			for ct, want := range tt.after {
+				if got := h.srv.Subscription(ct); got != want {
+					t.Errorf("%s = %q, want %q", ct, got, want)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,147 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/o365logfetch/o365logfetch/internal/config"
+	"github.com/o365logfetch/o365logfetch/internal/state"
+)
+
+// preflight checks the local paths before anything is fetched or written, so that a problem
+// stops the run with a clear message instead of surfacing halfway through it:
+//
+//   - a directory that exists must be a directory the tool can write to;
+//   - a file the tool writes (output, debug log, state, lock) must be a regular file the tool
+//     can write to. A symbolic link there is followed only when it stays in the same
+//     directory: a link elsewhere would make the tool append audit records to, or replace,
+//     whatever it points at (a link planted by someone who can write to the directory).
+//
+// Credential files readable by group or others get a warning: whoever can read them can read
+// the organisation's whole audit trail.
+func preflight(cfg *config.Config, stderr io.Writer) error {
+	outputs := make([]string, 0, len(cfg.ContentTypes))
+	for _, ct := range cfg.ContentTypes {
+		outputs = append(outputs, ct+".log")
+	}
+	for _, d := range []struct {
+		key, dir string
+		files    []string
+	}{
+		{"debugLogLocation", cfg.DebugLogDir, []string{"debug.log"}},
+		{"baseLogLocation", cfg.BaseLogDir, outputs},
+		{"timeKeeperLocation", cfg.StateDir, []string{state.FileName, state.LockFileName}},
+	} {
+		if err := checkDir(d.dir, d.files); err != nil {
+			return &setupError{fmt.Errorf("[LOGGING] %s: %w", d.key, err)}
+		}
+	}
+	if runtime.GOOS == "windows" {
+		return nil // permission bits say nothing there: ACLs decide
+	}
+	log := newLogger(io.Discard, cfg.LogLevel, stderr)
+	for _, f := range credentialFiles(cfg) {
+		fi, err := os.Stat(f.path)
+		if err != nil {
+			continue // the credential loader names a missing or unreadable file
+		}
+		if perm := fi.Mode().Perm(); perm&0o044 != 0 {
+			log.Warn(fmt.Sprintf("%s %s is readable by group or others (mode %04o): anyone who can read it can read the audit logs; run chmod 600 on it", f.key, f.path, perm))
+		}
+	}
+	return nil
+}
+
+type credentialFile struct{ key, path string }
+
+// credentialFiles are the files holding key material or a secret.
+func credentialFiles(cfg *config.Config) []credentialFile {
+	var out []credentialFile
+	if cfg.PrivateKeyFile != "" {
+		out = append(out, credentialFile{"privateKeyFile", cfg.PrivateKeyFile})
+	}
+	if cfg.PFXFile != "" {
+		out = append(out, credentialFile{"pfxFile", cfg.PFXFile})
+	}
+	if p, ok := strings.CutPrefix(cfg.SecretSource, "file "); ok && p != "" {
+		out = append(out, credentialFile{"secret file", p})
+	}
+	return out
+}
+
+// checkDir checks a directory the tool writes to, and the files it writes there. A directory
+// that does not exist yet is fine: it is created with the right mode.
+func checkDir(dir string, files []string) error {
+	fi, err := os.Stat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%s is not a directory", dir)
+	}
+	probe, err := os.CreateTemp(dir, ".o365logfetch-probe-*")
+	if err != nil {
+		return fmt.Errorf("directory %s is not writable: %w", dir, cause(err))
+	}
+	probe.Close()
+	os.Remove(probe.Name())
+	realDir, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return err
+	}
+	for _, name := range files {
+		if err := checkFile(filepath.Join(dir, name), realDir); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkFile checks one file the tool appends to or replaces; a missing one is created later.
+func checkFile(path, realDir string) error {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		target, err := filepath.EvalSymlinks(path)
+		if err != nil {
+			return fmt.Errorf("%s is a symbolic link that leads nowhere (%w): remove it", path, cause(err))
+		}
+		if filepath.Dir(target) != realDir {
+			return fmt.Errorf("%s is a symbolic link to %s, outside %s: refusing to write through it; replace the link with a regular file", path, target, realDir)
+		}
+		if fi, err = os.Stat(target); err != nil {
+			return err
+		}
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file (%s): move it away", path, fi.Mode().Type())
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return fmt.Errorf("%s is not writable: %w", path, cause(err))
+	}
+	return f.Close()
+}
+
+// cause drops the path from an *fs.PathError: the message names the path already.
+func cause(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
