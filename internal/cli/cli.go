@@ -67,6 +67,11 @@ type options struct {
 	envFile    string
 	start, end string
 	command    []string // positional words: "subscriptions list", "version", ...
+	yes        bool     // confirms a destructive command (subscriptions stop)
+
+	summary     string // "", "text" or "json"
+	quiet       bool
+	metricsFile string
 }
 
 const usage = `o365logfetch pulls Microsoft 365 audit logs from the Office 365 Management Activity API and
@@ -78,6 +83,10 @@ Usage:
   o365logfetch [flags] subscriptions list       show the subscription of every content type
   o365logfetch [flags] subscriptions start [TYPE...]
                                                 start subscriptions (default: the configured types)
+  o365logfetch [flags] subscriptions stop --yes TYPE...
+                                                stop subscriptions: content of the stopped period is lost
+  o365logfetch [flags] check                    walk the setup (config, credential, token, permission,
+                                                subscriptions, directories, clock, progress): ✔/✘ each
   o365logfetch version                          print version information
 
 Flags (before or after the command):
@@ -87,6 +96,14 @@ Flags (before or after the command):
   --start TIME      backfill start; RFC 3339 (2026-11-25T09:00:00Z), YYYY-MM-DDTHH:MM:SS (UTC),
                     YYYY-MM-DD (UTC midnight) or epoch seconds
   --end TIME        backfill end (same forms; default: now)
+  --yes             confirm subscriptions stop
+  --summary FORMAT  after a fetch, print the run summary: "text" on stderr, or "json" as one
+                    object on stdout (default: text on stderr when it is a terminal, else none)
+  --quiet           no progress bar and no summary on a terminal (warnings and errors still go
+                    to stderr)
+  --metrics-file FILE
+                    after a fetch, replace FILE with Prometheus metrics for node_exporter's
+                    textfile collector (last success time, records, bytes, failures, lag)
   -h, --help        show this help
 
 Environment:
@@ -110,6 +127,10 @@ func parseArgs(args []string, helpOut io.Writer) (options, error) {
 	fs.StringVar(&o.envFile, "env-file", "", "")
 	fs.StringVar(&o.start, "start", "", "")
 	fs.StringVar(&o.end, "end", "", "")
+	fs.BoolVar(&o.yes, "yes", false, "")
+	fs.StringVar(&o.summary, "summary", "", "")
+	fs.BoolVar(&o.quiet, "quiet", false, "")
+	fs.StringVar(&o.metricsFile, "metrics-file", "", "")
 	// Flags may come before or after the command words: parse, take a word, parse the rest.
 	for {
 		if err := fs.Parse(args); err != nil {
@@ -124,6 +145,9 @@ func parseArgs(args []string, helpOut io.Writer) (options, error) {
 		}
 		o.command = append(o.command, fs.Arg(0))
 		args = fs.Args()[1:]
+	}
+	if o.summary != "" && o.summary != "text" && o.summary != "json" {
+		return o, &usageError{fmt.Sprintf("--summary %q: want text or json", o.summary)}
 	}
 	return o, nil
 }
@@ -161,15 +185,19 @@ func (a App) run(ctx context.Context, args []string) error {
 	if path == "" {
 		path = "o365_logs.cfg"
 	}
+	if len(o.command) > 0 && o.command[0] == "check" {
+		// check reports a config that does not load as its first ✘.
+		return a.check(ctx, path, getenv, o.command[1:])
+	}
 	cfg, err := config.Load(path, getenv)
 	if err != nil {
 		return err
 	}
 	switch {
 	case len(o.command) == 0:
-		return a.fetch(ctx, cfg, bf)
+		return a.fetch(ctx, cfg, bf, o)
 	case o.command[0] == "subscriptions":
-		return a.subscriptions(ctx, cfg, o.command[1:])
+		return a.subscriptions(ctx, cfg, o.command[1:], o.yes)
 	}
 	return &usageError{fmt.Sprintf("unknown command %q", strings.Join(o.command, " "))}
 }

@@ -2,37 +2,113 @@ package cli
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"time"
+
+	"golang.org/x/term"
 
 	"github.com/o365logfetch/o365logfetch/internal/config"
 	"github.com/o365logfetch/o365logfetch/internal/fetch"
+	"github.com/o365logfetch/o365logfetch/internal/report"
 	"github.com/o365logfetch/o365logfetch/internal/state"
 )
 
-// fetch runs one fetch: a cron run, or a backfill when bf is set.
-func (a App) fetch(ctx context.Context, cfg *config.Config, bf backfill) error {
+// fetch runs one fetch (a cron run, or a backfill when bf is set) and reports on it: the
+// summary in the debug log, on a terminal or as JSON, and the metrics file. Under cron nothing
+// but warnings and errors is printed: cron mails any output.
+func (a App) fetch(ctx context.Context, cfg *config.Config, bf backfill, o options) error {
+	if o.metricsFile != "" {
+		// Found now rather than after a long run whose metrics could not be written.
+		if fi, err := os.Stat(filepath.Dir(o.metricsFile)); err != nil || !fi.IsDir() {
+			return &usageError{fmt.Sprintf("--metrics-file %s: its directory does not exist", o.metricsFile)}
+		}
+	}
+	stderr := a.Stderr
+	terminal := isTerminal(stderr)
+	var bar *report.Bar
+	var progress fetch.Progress
+	if terminal && !o.quiet {
+		bar = report.NewBar(stderr)
+		progress = bar
+		a.Stderr = bar.Writer() // log lines during the run must not be drawn into the bar
+	}
+
+	r := a.runFetch(ctx, cfg, bf, progress)
+	defer r.close()
+	if bar != nil {
+		bar.Close()
+	}
+
+	log := newLogger(io.Discard, slog.LevelInfo, stderr) // the run stopped before debug.log was open
+	if r.session != nil {
+		log = r.session.log
+	}
+	var savedEnd func(string) time.Time
+	if r.store != nil {
+		savedEnd = func(ct string) time.Time { return r.store.Type(ct).End }
+	}
+	sum := report.New(r.res, savedEnd, exitCode(r.err), r.err, a.Now())
+	sum.Log(log)
+	switch {
+	case o.summary == "json":
+		if err := sum.JSON(a.Stdout); err != nil {
+			log.Warn("summary not printed", "error", err)
+		}
+	case r.res == nil: // the error printed by Run says it all
+	case o.summary == "text", o.summary == "" && terminal && !o.quiet:
+		_ = sum.Text(stderr)
+	}
+	if o.metricsFile != "" {
+		// The fetch itself is done and saved: a metrics file that cannot be written is
+		// worth a warning, not a different exit code. Monitoring sees the file go stale.
+		if err := report.WriteMetrics(o.metricsFile, sum); err != nil {
+			log.Warn("metrics not written", "error", err)
+		}
+	}
+	return r.err
+}
+
+// fetchRun is a finished fetch; its session stays open (debug.log) until the report is done.
+type fetchRun struct {
+	session *session
+	res     *fetch.Result
+	store   *state.Store
+	err     error
+}
+
+func (r fetchRun) close() {
+	if r.session != nil {
+		r.session.close()
+	}
+}
+
+func (a App) runFetch(ctx context.Context, cfg *config.Config, bf backfill, progress fetch.Progress) (r fetchRun) {
 	s, err := a.connect(cfg)
 	if err != nil {
-		return err
+		r.err = err
+		return r
 	}
-	defer s.close()
+	r.session = s
 	lock, err := state.Lock(cfg.StateDir)
 	if err != nil {
-		return err
+		r.err = err
+		return r
 	}
 	defer lock.Unlock()
-	store, err := state.Open(cfg.StateDir)
-	if err != nil {
-		return err
+	if r.store, r.err = state.Open(cfg.StateDir); r.err != nil {
+		return r
 	}
-	if end, ok := store.Legacy(); ok {
+	if end, ok := r.store.Legacy(); ok {
 		s.log.Info("no state file yet: continuing from the previous tool's time.log", "end", end)
 	}
 	s.log.Info("run started", "config", cfg.File, "content_types", cfg.ContentTypes, "backfill", !bf.Start.IsZero())
-	res, err := fetch.Run(ctx, fetch.Options{
+	r.res, r.err = fetch.Run(ctx, fetch.Options{
 		API:             s.api,
-		Store:           store,
+		Store:           r.store,
 		OutDir:          cfg.BaseLogDir,
 		SpoolDir:        cfg.StateDir,
 		Types:           cfg.ContentTypes,
@@ -40,26 +116,26 @@ func (a App) fetch(ctx context.Context, cfg *config.Config, bf backfill) error {
 		Workers:         cfg.Workers,
 		InitialLookback: cfg.InitialLookback,
 		Overlap:         cfg.Overlap,
+		RecordHorizon:   recordHorizon(cfg.RecordHorizon),
 		Start:           bf.Start,
 		End:             bf.End,
 		Now:             a.Now,
 		Log:             s.log,
+		Progress:        progress,
 	})
-	if res != nil {
-		logSummary(s.log, res)
-	}
-	return err
+	return r
 }
 
-func logSummary(log *slog.Logger, res *fetch.Result) {
-	var blobs, failed int
-	var records, bytes int64
-	for _, t := range res.Types {
-		blobs += t.Fetched
-		failed += len(t.Failed)
-		records += t.Records
-		bytes += t.Bytes
+// isTerminal is true when w is a terminal; only an *os.File can be one.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// recordHorizon maps the config's "0 = off" to fetch's "negative = off".
+func recordHorizon(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
 	}
-	log.Info("run finished", "blobs", blobs, "failed", failed, "records", records, "bytes", bytes,
-		"duration", res.Duration.Round(time.Millisecond).String())
+	return d
 }

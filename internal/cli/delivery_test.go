@@ -281,3 +281,15 @@ func TestExpiredPendingBlobIsReportedOnce(t *testing.T) {
 	h.clock.Advance(time.Minute)
 	h.mustRun(0)
 }
+
+// A local clock far from the API's is said on stderr: windows near the 7-day edge and signed
+// assertions depend on it.
+func TestClockSkewIsReported(t *testing.T) {
+	h := newHarness(t, setup{types: []string{"Audit.Exchange"}, skew: -20 * time.Minute})
+	h.srv.Generate("Audit.Exchange", h.clock.Now().Add(-2*time.Hour), h.clock.Now().Add(-time.Hour), 20*time.Minute, 1)
+	_, stderr := h.mustRun(0)
+	if !strings.Contains(stderr, "clock") || !(strings.Contains(stderr, "skew=20m") || strings.Contains(stderr, "skew=19m5")) {
+		t.Errorf("stderr does not report the 20-minute skew:\n%s", stderr)
+	}
+	h.exactlyOnce("Audit.Exchange")
+}

@@ -69,21 +69,23 @@ type harness struct {
 	out   string // baseLogLocation
 	state string // timeKeeperLocation
 	debug string
+	skew  time.Duration
 }
 
 type setup struct {
 	emu      emulator.Config
-	types    []string // [ContentTypes]; default all five
-	api      string   // extra [API_SETTINGS] lines
-	fetch    string   // [FETCH] lines
-	keyOnly  bool     // old tool's form: key file + thumbprint, no certificate
-	wrongKey bool     // sign with a credential the app does not know
+	types    []string      // [ContentTypes]; default all five
+	api      string        // extra [API_SETTINGS] lines
+	fetch    string        // [FETCH] lines
+	keyOnly  bool          // old tool's form: key file + thumbprint, no certificate
+	wrongKey bool          // sign with a credential the app does not know
+	skew     time.Duration // the tool's clock runs this far ahead of the API's
 }
 
 func newHarness(t *testing.T, s setup) *harness {
 	t.Helper()
 	app, other := creds(t)
-	h := &harness{t: t, clock: &clock{}, dir: t.TempDir()}
+	h := &harness{t: t, clock: &clock{}, dir: t.TempDir(), skew: s.skew}
 	s.emu.Certs = []*x509.Certificate{app.Cert}
 	if s.emu.Now == nil {
 		s.emu.Now = h.clock.Now
@@ -163,7 +165,8 @@ var fastRetry = activity.Retry{Attempts: 8, Base: 5 * time.Millisecond, Cap: 100
 func (h *harness) run(args ...string) (code int, stdout, stderr string) {
 	h.t.Helper()
 	var out, errOut bytes.Buffer
-	app := cli.App{Stdout: &out, Stderr: &errOut, HTTP: h.srv.Client(), Now: h.clock.Now, Retry: fastRetry}
+	now := func() time.Time { return h.clock.Now().Add(h.skew) }
+	app := cli.App{Stdout: &out, Stderr: &errOut, HTTP: h.srv.Client(), Now: now, Retry: fastRetry}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	code = app.Run(ctx, append([]string{"--config", h.cfg}, args...))

@@ -1,0 +1,208 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/o365logfetch/o365logfetch/internal/activity"
+	"github.com/o365logfetch/o365logfetch/internal/cli"
+	"github.com/o365logfetch/o365logfetch/internal/emulator"
+)
+
+// quickRetry keeps the retries of a persistent failure within a fraction of a second.
+var quickRetry = activity.Retry{Attempts: 3, Base: 10 * time.Millisecond, Cap: 50 * time.Millisecond,
+	RetryAfterCap: 50 * time.Millisecond, Budget: time.Second}
+
+// runWith runs the tool in-process with an environment and quick retries.
+func (h *harness) runWith(env []string, args ...string) (code int, stdout, stderr string) {
+	h.t.Helper()
+	var out, errOut bytes.Buffer
+	app := cli.App{Env: env, Stdout: &out, Stderr: &errOut, HTTP: h.srv.Client(), Now: h.clock.Now, Retry: quickRetry}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	code = app.Run(ctx, append([]string{"--config", h.cfg}, args...))
+	return code, out.String(), errOut.String()
+}
+
+// savedType is a content type's part of the state file, as far as these tests look.
+type savedType struct {
+	End     time.Time                  `json:"end"`
+	Pending map[string]json.RawMessage `json:"pending"`
+}
+
+func (h *harness) saved(contentType string) savedType {
+	h.t.Helper()
+	data, err := os.ReadFile(filepath.Join(h.state, "o365logfetch-state.json"))
+	if os.IsNotExist(err) {
+		return savedType{}
+	}
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	var st struct {
+		Types map[string]savedType `json:"types"`
+	}
+	if err := json.Unmarshal(data, &st); err != nil {
+		h.t.Fatalf("state file: %v\n%s", err, data)
+	}
+	return st.Types[contentType]
+}
+
+// otherOrigin names the emulator by another name: a request that followed it would arrive
+// (the certificate covers localhost) and show up with that Host.
+func otherOrigin(h *harness) string { return strings.Replace(h.srv.URL, "127.0.0.1", "localhost", 1) }
+
+// onlyOwnHost fails if any request reached the emulator under another name than the
+// configured one: the token went somewhere it must not.
+func onlyOwnHost(t *testing.T, h *harness) {
+	t.Helper()
+	own := strings.TrimPrefix(h.srv.URL, "https://")
+	for _, r := range h.srv.Requests() {
+		if r.Host != own {
+			t.Errorf("request sent to %s: %s %s (Authorization sent: %v)", r.Host, r.Method, r.Path, r.HasAuth)
+		}
+	}
+}
+
+// Every bad answer of the API gives a clear error and exit 1, writes no partial or invalid
+// line, keeps the blob or the window for the next run, and the next run (the API healthy
+// again) gets every record exactly once.
+func TestHostileAnswersLoseNothing(t *testing.T) {
+	const ct = "Audit.Exchange"
+	type blobs = []emulator.Blob
+	blobAnswer := func(a emulator.Answer) func(*harness, blobs) {
+		return func(h *harness, b blobs) { h.srv.SetBlobAnswer(b[1].ContentID, &a) }
+	}
+	tests := []struct {
+		name    string
+		arm     func(h *harness, b blobs)
+		disarm  func(h *harness, b blobs)
+		want    string // in stderr
+		listing bool   // the listing fails (the window stays pending), not one blob
+	}{
+		{name: "blob is not a JSON array", arm: blobAnswer(emulator.Answer{Body: `{"value":[{"Id":"x"}]}`}), want: "expected a JSON array"},
+		{name: "blob is truncated JSON", arm: blobAnswer(emulator.Answer{Body: `[{"Id":"a","Operation":"UserLoggedIn"},{"Id":"b","Oper`}), want: "blob format"},
+		{name: "blob has invalid UTF-8", arm: blobAnswer(emulator.Answer{Body: "[{\"Id\":\"a\",\"UserId\":\"caf\xe9\"}]"}), want: "UTF-8"},
+		{name: "blob record is not an object", arm: blobAnswer(emulator.Answer{Body: `[{"Id":"a"},42]`}), want: "not a JSON object"},
+		{name: "blob body is empty", arm: blobAnswer(emulator.Answer{}), want: "empty body"},
+		{name: "blob is an HTML page with status 200", arm: blobAnswer(emulator.Answer{ContentType: "text/html", Body: "<html><title>Proxy login</title></html>"}), want: "HTML page instead of JSON"},
+		{name: "blob is an HTML page with status 502", arm: blobAnswer(emulator.Answer{Status: 502, ContentType: "text/html", Body: "<html><h1>502 Bad Gateway</h1></html>"}), want: "502 Bad Gateway"},
+		{name: "blob download redirects to another host", arm: func(h *harness, b blobs) {
+			h.srv.SetBlobAnswer(b[1].ContentID, &emulator.Answer{Status: 302, Header: map[string]string{"Location": otherOrigin(h) + "/steal"}})
+		}, want: "redirect to"},
+		{name: "NextPageUri on another host", listing: true, arm: func(h *harness, _ blobs) {
+			h.srv.SetPaging(ct, emulator.Paging{Host: otherOrigin(h)})
+		}, want: "refusing to send the token there"},
+		{name: "NextPageUri over plain http", listing: true, arm: func(h *harness, _ blobs) {
+			h.srv.SetPaging(ct, emulator.Paging{Host: strings.Replace(h.srv.URL, "https", "http", 1)})
+		}, want: "refusing to send the token there"},
+		{name: "NextPageUri loops to the same page", listing: true, arm: func(h *harness, _ blobs) {
+			h.srv.SetPaging(ct, emulator.Paging{Loop: true})
+		}, want: "same next page twice"},
+		{name: "listing entry without contentUri", listing: true, arm: func(h *harness, b blobs) {
+			h.srv.EditListing(b[1].ContentID, map[string]any{"contentUri": nil})
+		}, want: "without contentId or contentUri"},
+		{name: "listing entry with a malformed date", listing: true, arm: func(h *harness, b blobs) {
+			h.srv.EditListing(b[1].ContentID, map[string]any{"contentCreated": "2026-13-45T99:00:00Z"})
+		}, want: "contentCreated"},
+		{name: "listing is an HTML page with status 200", listing: true, arm: func(h *harness, _ blobs) {
+			h.srv.SetListingAnswer(ct, &emulator.Answer{ContentType: "text/html", Body: "<html>Access denied</html>"})
+		}, want: "HTML page instead of JSON"},
+		{name: "listing far bigger than any real one", listing: true, arm: func(h *harness, _ blobs) {
+			h.srv.SetListingAnswer(ct, &emulator.Answer{Body: "[", Filler: strings.Repeat(" ", 4096), FillBytes: 65 << 20})
+		}, want: "larger than"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// One entry per page, so that every listing has next pages to bend.
+			h := newHarness(t, setup{types: []string{ct}, emu: emulator.Config{PageSize: 1}})
+			now := h.clock.Now()
+			b := h.srv.Generate(ct, now.Add(-2*time.Hour), now.Add(-time.Minute), 30*time.Minute, 3)
+			tt.arm(h, b)
+
+			code, _, stderr := h.runWith(nil)
+			if code != 1 {
+				t.Fatalf("exit code %d, want 1\nstderr:\n%s", code, stderr)
+			}
+			if !strings.Contains(stderr, tt.want) {
+				t.Errorf("stderr does not name %q:\n%s", tt.want, stderr)
+			}
+			if strings.Contains(stderr, "panic") || strings.Contains(stderr, "goroutine ") {
+				t.Errorf("stack trace:\n%s", stderr)
+			}
+			for _, rec := range h.lines(ct) { // every line a complete JSON object
+				// Pages listed before a bad one are fetched; a bad blob never is.
+				if !tt.listing && rec["contentId"] == b[1].ContentID {
+					t.Errorf("a record of the bad blob was written: %v", rec)
+				}
+			}
+			onlyOwnHost(t, h)
+			st := h.saved(ct)
+			if st.End.After(b[1].Created) {
+				t.Errorf("saved end %s passed the content not fetched (created %s)", st.End, b[1].Created)
+			}
+			if _, pending := st.Pending[b[1].ContentID]; !tt.listing && !pending {
+				t.Errorf("blob %s is not pending in the state", b[1].ContentID)
+			}
+
+			// The API is healthy again: the next run gets everything, once.
+			h.srv.SetBlobAnswer(b[1].ContentID, nil)
+			h.srv.SetPaging(ct, emulator.Paging{})
+			h.srv.EditListing(b[1].ContentID, nil)
+			h.srv.SetListingAnswer(ct, nil)
+			h.clock.Advance(time.Minute)
+			if code, _, stderr := h.runWith(nil); code != 0 {
+				t.Fatalf("next run: exit code %d, want 0\nstderr:\n%s", code, stderr)
+			}
+			h.exactlyOnce(ct)
+			if p := h.saved(ct).Pending; len(p) != 0 {
+				t.Errorf("still pending after the recovery: %v", p)
+			}
+		})
+	}
+}
+
+// A gateway error that passes is retried within the run.
+func TestTransientHTMLGatewayPageIsRetried(t *testing.T) {
+	const ct = "Audit.SharePoint"
+	h := newHarness(t, setup{types: []string{ct}})
+	now := h.clock.Now()
+	b := h.srv.Generate(ct, now.Add(-time.Hour), now.Add(-time.Minute), 20*time.Minute, 2)
+	h.srv.SetBlobAnswer(b[0].ContentID, &emulator.Answer{Status: 502, ContentType: "text/html", Body: "<html>502</html>", Times: 2})
+	h.srv.SetListingAnswer(ct, &emulator.Answer{Status: 503, ContentType: "text/html", Body: "<html>503</html>", Times: 1})
+	if code, _, stderr := h.runWith(nil); code != 0 {
+		t.Fatalf("exit code %d, want 0\nstderr:\n%s", code, stderr)
+	}
+	h.exactlyOnce(ct)
+}
+
+// A contentUri on another host is refused: the token is never sent there, the blob stays
+// pending, and the rest of the type is fetched.
+func TestContentURIOnAnotherHostIsRefused(t *testing.T) {
+	const ct = "Audit.General"
+	h := newHarness(t, setup{types: []string{ct}})
+	now := h.clock.Now()
+	b := h.srv.Generate(ct, now.Add(-time.Hour), now.Add(-time.Minute), 20*time.Minute, 2)
+	bad := strings.Replace(b[1].ContentURI, h.srv.URL, otherOrigin(h), 1)
+	h.srv.EditListing(b[1].ContentID, map[string]any{"contentUri": bad})
+	code, _, stderr := h.runWith(nil)
+	if code != 1 {
+		t.Fatalf("exit code %d, want 1\nstderr:\n%s", code, stderr)
+	}
+	if !strings.Contains(stderr, b[1].ContentID) || !strings.Contains(stderr, "refusing to send the token there") {
+		t.Errorf("stderr does not explain the refused blob:\n%s", stderr)
+	}
+	onlyOwnHost(t, h)
+	if got, want := len(h.lines(ct)), 2*(len(b)-1); got != want {
+		t.Errorf("lines = %d, want %d (every other blob)", got, want)
+	}
+	if _, ok := h.saved(ct).Pending[b[1].ContentID]; !ok {
+		t.Errorf("blob %s is not pending", b[1].ContentID)
+	}
+}
