@@ -71,8 +71,17 @@ var scanners = sync.Pool{New: func() any {
 // into the output batch (encoding/json would decode, then compact, then copy each record), so
 // the cost per byte stays close to that of reading it.
 func Lines(r io.Reader, m Meta, w io.Writer) (int, error) {
+	return LinesLimit(r, m, w, 0)
+}
+
+// LinesLimit is Lines refusing any record larger than maxRecord bytes (0: no limit beyond
+// memory), so that a hostile or broken answer cannot make one record fill the memory. The
+// check runs as the body is read, so a record is refused within one read (64 KiB) past the
+// limit.
+func LinesLimit(r io.Reader, m Meta, w io.Writer, maxRecord int) (int, error) {
 	s := scanners.Get().(*scanner)
 	s.reset(r)
+	s.maxRecord = maxRecord
 	defer func() {
 		s.r = nil
 		if cap(s.out) <= keepCap && cap(s.scratch) <= keepCap && cap(s.members) <= keepCap/16 {
@@ -95,6 +104,9 @@ type scanner struct {
 	scratch []byte   // copy of a record being rewritten
 	written int      // records handed to w
 	pending int      // complete records in out
+
+	maxRecord int // 0: unlimited
+	recStart  int // offset in out of the record being compacted, -1 between records
 }
 
 // member locates one top-level key and its value inside the record being compacted, as offsets
@@ -107,6 +119,7 @@ func (s *scanner) reset(r io.Reader) {
 	s.rerr = nil
 	s.out = s.out[:0]
 	s.written, s.pending = 0, 0
+	s.recStart = -1
 }
 
 func (s *scanner) lines(suffix []byte, w io.Writer) (int, error) {
@@ -223,6 +236,10 @@ func (s *scanner) fill() bool {
 	if s.pos < s.end {
 		return true
 	}
+	if s.maxRecord > 0 && s.recStart >= 0 && len(s.out)-s.recStart > s.maxRecord {
+		s.rerr = fmt.Errorf("%w: record %d is larger than %d bytes (maxRecordBytes)", ErrFormat, s.written+s.pending+1, s.maxRecord)
+		return false
+	}
 	for s.rerr == nil {
 		n, err := s.r.Read(s.buf)
 		if err != nil {
@@ -289,6 +306,8 @@ func (s *scanner) next() (byte, error) {
 // its members are.
 func (s *scanner) record() error {
 	start := len(s.out)
+	s.recStart = start
+	defer func() { s.recStart = -1 }()
 	s.members = s.members[:0]
 	s.out = append(s.out, '{')
 	s.pos++

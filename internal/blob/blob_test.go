@@ -123,3 +123,20 @@ func FuzzLines(f *testing.F) {
 		}
 	})
 }
+
+func TestLinesLimitRefusesHugeRecords(t *testing.T) {
+	big := `{"Id":"big","S":"` + strings.Repeat("x", 300<<10) + `"}`
+	in := `[{"Id":"a"},` + big + `]`
+	var out bytes.Buffer
+	n, err := LinesLimit(strings.NewReader(in), meta, &out, 100<<10)
+	if !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), "maxRecordBytes") {
+		t.Fatalf("err = %v, want a format error naming maxRecordBytes", err)
+	}
+	if n != 1 || strings.Count(out.String(), "\n") != 1 {
+		t.Errorf("records before the huge one: n = %d, lines %q", n, out.String())
+	}
+	// Under the limit, the same record passes.
+	if _, err := LinesLimit(strings.NewReader(in), meta, io.Discard, 1<<20); err != nil {
+		t.Errorf("record under the limit refused: %v", err)
+	}
+}

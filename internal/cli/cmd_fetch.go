@@ -117,6 +117,7 @@ func (a App) runFetch(ctx context.Context, cfg *config.Config, bf backfill, prog
 		InitialLookback: cfg.InitialLookback,
 		Overlap:         cfg.Overlap,
 		RecordHorizon:   recordHorizon(cfg.RecordHorizon),
+		MaxRecord:       cfg.MaxRecordBytes,
 		Start:           bf.Start,
 		End:             bf.End,
 		Now:             a.Now,

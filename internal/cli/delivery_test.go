@@ -293,3 +293,20 @@ func TestClockSkewIsReported(t *testing.T) {
 	}
 	h.exactlyOnce("Audit.Exchange")
 }
+
+// A record beyond maxRecordBytes fails its blob (kept pending, named on stderr); the others
+// of the type arrive.
+func TestHugeRecordFailsOnlyItsBlob(t *testing.T) {
+	h := newHarness(t, setup{types: []string{"Audit.General"}, fetch: "maxRecordBytes = 65536"})
+	now := h.clock.Now()
+	ok := h.srv.Generate("Audit.General", now.Add(-2*time.Hour), now.Add(-time.Hour), 20*time.Minute, 3)
+	huge := h.srv.AddBlob(emulator.BlobSpec{ContentType: "Audit.General", Created: now.Add(-30 * time.Minute), Records: 2, RecordBytes: 300 << 10})
+	_, stderr := h.mustRun(1)
+	if !strings.Contains(stderr, huge.ContentID) || !strings.Contains(stderr, "maxRecordBytes") {
+		t.Errorf("stderr does not name the blob and the limit:\n%s", stderr)
+	}
+	recs := h.lines("Audit.General")
+	if len(recs) != 3*len(ok) || containsID(recs, huge.RecordIDs[0]) {
+		t.Errorf("lines = %d, want %d without the huge blob's records", len(recs), 3*len(ok))
+	}
+}

@@ -69,6 +69,7 @@ type Config struct {
 	Overlap           time.Duration // trailing window re-listed every run
 	RequestsPerMinute int           // client-side pacing
 	RecordHorizon     time.Duration // how long written record Ids are remembered; 0 = record dedup off
+	MaxRecordBytes    int           // a single record larger than this fails its blob (a broken or hostile answer)
 }
 
 // Error is every problem with the configuration (the CLI maps it to exit
@@ -118,6 +119,7 @@ const (
 	DefaultOverlap           = time.Hour
 	DefaultRequestsPerMinute = 1200
 	DefaultRecordHorizon     = 24 * time.Hour
+	DefaultMaxRecordBytes    = 16 << 20
 )
 
 // Load reads and validates the file at path. getenv supplies environment
@@ -392,6 +394,7 @@ func (l *loader) loadFetch(c *Config) {
 	c.InitialLookback = l.durationRange(secFetch, "initialLookback", DefaultInitialLookback, time.Minute, 167*time.Hour)
 	c.Overlap = l.durationRange(secFetch, "overlap", DefaultOverlap, 0, 24*time.Hour)
 	c.RecordHorizon = l.durationRange(secFetch, "recordDedupHorizon", DefaultRecordHorizon, 0, 7*24*time.Hour)
+	c.MaxRecordBytes = l.intRange(secFetch, "maxRecordBytes", DefaultMaxRecordBytes, 64<<10, 1<<30)
 }
 
 func (l *loader) intRange(sec, key string, def, lo, hi int) int {
@@ -538,6 +541,7 @@ func (c *Config) Redacted() string {
 	line("overlap", fmtDuration(c.Overlap))
 	line("requestsPerMinute", c.RequestsPerMinute)
 	line("recordDedupHorizon", fmtDuration(c.RecordHorizon))
+	line("maxRecordBytes", c.MaxRecordBytes)
 	fmt.Fprintf(&b, "# environment: %s = %v\n", envLevel, c.LogLevel)
 	return b.String()
 }

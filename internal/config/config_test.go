@@ -98,6 +98,7 @@ func TestLoadSeed(t *testing.T) {
 		InitialLookback:   DefaultInitialLookback,
 		Overlap:           DefaultOverlap,
 		RecordHorizon:     DefaultRecordHorizon,
+		MaxRecordBytes:    DefaultMaxRecordBytes,
 		RequestsPerMinute: DefaultRequestsPerMinute,
 	}
 	if !reflect.DeepEqual(c, want) {

@@ -49,6 +49,8 @@ type Options struct {
 	// DefaultRecordHorizon, negative turns record dedup off. The index lives in SpoolDir
 	// (timeKeeperLocation).
 	RecordHorizon time.Duration
+	// MaxRecord refuses a blob holding a record larger than this many bytes (0: no limit).
+	MaxRecord int
 	// Records is the open record index (set by Run).
 	Records *dedup.Index
 

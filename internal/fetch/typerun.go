@@ -223,7 +223,7 @@ func (r *typeRun) fetch(ctx context.Context, c activity.Content) {
 			return err
 		}
 		f.reset(sp)
-		n, err := blob.Lines(body, meta, f)
+		n, err := blob.LinesLimit(body, meta, f, r.o.MaxRecord)
 		records = n
 		if err == nil {
 			err = f.close()
