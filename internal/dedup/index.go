@@ -4,6 +4,7 @@
 package dedup
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
@@ -173,18 +174,26 @@ func (x *Index) Flush() error {
 		}
 		x.file = f
 	}
-	buf := make([]byte, 0, len(x.unflushed)*entrySize)
+	w := bufio.NewWriterSize(x.file, 64<<10)
+	var rec [entrySize]byte
 	for _, e := range x.unflushed {
-		buf = append(buf, e.key[:]...)
-		buf = binary.LittleEndian.AppendUint32(buf, e.hour)
+		copy(rec[:16], e.key[:])
+		binary.LittleEndian.PutUint32(rec[16:], e.hour)
+		if _, err := w.Write(rec[:]); err != nil {
+			return fmt.Errorf("record index %s: %w", x.path, err)
+		}
 	}
-	if _, err := x.file.Write(buf); err != nil {
+	if err := w.Flush(); err != nil {
 		return fmt.Errorf("record index %s: %w", x.path, err)
 	}
 	if err := x.file.Sync(); err != nil {
 		return fmt.Errorf("record index %s: %w", x.path, err)
 	}
-	x.unflushed = x.unflushed[:0]
+	if cap(x.unflushed) > 1<<16 {
+		x.unflushed = nil // a big run's batch: do not keep its capacity for the rest of the run
+	} else {
+		x.unflushed = x.unflushed[:0]
+	}
 	return nil
 }
 
@@ -210,35 +219,45 @@ func prepare(f *os.File) error {
 }
 
 // Compact rewrites the file with only the keys inside the horizon, atomically. Run it when no
-// other run can flush (under the run lock), at the end of a run.
+// other run can flush (under the run lock), at the end of a run. It streams: the index is not
+// copied in memory.
 func (x *Index) Compact(now time.Time) error {
 	if err := x.Flush(); err != nil {
 		return err
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	oldest := hourOf(now.Add(-x.horizon))
-	buf := bytes.NewBuffer(make([]byte, 0, len(magic)+(len(x.base)+len(x.written))*entrySize))
-	buf.Write(magic)
-	var tmp [4]byte
-	keep := func(k Key, h uint32) {
-		if h >= oldest {
-			buf.Write(k[:])
-			binary.LittleEndian.PutUint32(tmp[:], h)
-			buf.Write(tmp[:])
-		}
-	}
-	for _, e := range x.base {
-		keep(e.key, e.hour)
-	}
-	for k, h := range x.written {
-		keep(k, h)
-	}
 	if x.file != nil {
 		x.file.Close()
 		x.file = nil
 	}
-	return writeAtomic(x.path, buf.Bytes())
+	oldest := hourOf(now.Add(-x.horizon))
+	return writeAtomic(x.path, func(w *bufio.Writer) error {
+		if _, err := w.Write(magic); err != nil {
+			return err
+		}
+		var rec [entrySize]byte
+		keep := func(k Key, h uint32) error {
+			if h < oldest {
+				return nil
+			}
+			copy(rec[:16], k[:])
+			binary.LittleEndian.PutUint32(rec[16:], h)
+			_, err := w.Write(rec[:])
+			return err
+		}
+		for _, e := range x.base {
+			if err := keep(e.key, e.hour); err != nil {
+				return err
+			}
+		}
+		for k, h := range x.written {
+			if err := keep(k, h); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // Close releases the file.
@@ -253,29 +272,31 @@ func (x *Index) Close() error {
 	return err
 }
 
-func writeAtomic(path string, data []byte) error {
+func writeAtomic(path string, write func(*bufio.Writer) error) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, ".o365logfetch-records-*")
 	if err != nil {
 		return fmt.Errorf("record index: %w", err)
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("record index: %w", err)
+	w := bufio.NewWriterSize(tmp, 256<<10)
+	err = write(w)
+	if err == nil {
+		err = w.Flush()
 	}
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return fmt.Errorf("record index: %w", err)
+	if err == nil {
+		err = tmp.Chmod(0o600)
 	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("record index: %w", err)
+	if err == nil {
+		err = tmp.Sync()
 	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("record index: %w", err)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
 		return fmt.Errorf("record index: %w", err)
 	}
 	if d, err := os.Open(dir); err == nil {
