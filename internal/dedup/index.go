@@ -15,6 +15,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/o365logfetch/o365logfetch/internal/atomicfile"
 )
 
 // FileName is the index under timeKeeperLocation.
@@ -232,7 +234,7 @@ func (x *Index) Compact(now time.Time) error {
 		x.file = nil
 	}
 	oldest := hourOf(now.Add(-x.horizon))
-	return writeAtomic(x.path, func(w *bufio.Writer) error {
+	err := atomicfile.Write(x.path, 0o600, func(w io.Writer) error {
 		if _, err := w.Write(magic); err != nil {
 			return err
 		}
@@ -258,6 +260,10 @@ func (x *Index) Compact(now time.Time) error {
 		}
 		return nil
 	})
+	if err != nil {
+		return fmt.Errorf("record index: %w", err)
+	}
+	return nil
 }
 
 // Close releases the file.
@@ -270,38 +276,4 @@ func (x *Index) Close() error {
 	err := x.file.Close()
 	x.file = nil
 	return err
-}
-
-func writeAtomic(path string, write func(*bufio.Writer) error) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, ".o365logfetch-records-*")
-	if err != nil {
-		return fmt.Errorf("record index: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	w := bufio.NewWriterSize(tmp, 256<<10)
-	err = write(w)
-	if err == nil {
-		err = w.Flush()
-	}
-	if err == nil {
-		err = tmp.Chmod(0o600)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		return fmt.Errorf("record index: %w", err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync() // not supported everywhere (Windows); the rename is what matters
-		d.Close()
-	}
-	return nil
 }

@@ -3,15 +3,14 @@ package report
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
+
+	"github.com/o365logfetch/o365logfetch/internal/atomicfile"
 )
 
 // LastSuccess is the metric that monitoring alerts on: it only moves when a run exits 0.
@@ -97,7 +96,8 @@ func WriteMetrics(path string, s Summary) error {
 	if old, err := ReadMetrics(path); err == nil {
 		last = old[LastSuccess]
 	}
-	if err := writeFileAtomic(path, s.Metrics(last)); err != nil {
+	// node_exporter usually runs as another user: the file holds no secret.
+	if err := atomicfile.WriteFile(path, s.Metrics(last), 0o644); err != nil {
 		return fmt.Errorf("metrics file: %w", err)
 	}
 	return nil
@@ -162,52 +162,4 @@ func ReadMetrics(path string) (map[string]float64, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return series, nil
-}
-
-// writeFileAtomic replaces path with data: temporary file in the same directory, fsync,
-// rename, fsync of the directory. Readers see the old file or the new one, never a mix.
-func writeFileAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			_ = f.Close()
-			_ = os.Remove(tmp)
-		}
-	}()
-	// node_exporter usually runs as another user: the file holds no secret.
-	if err := f.Chmod(0o644); err != nil && runtime.GOOS != "windows" {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-// syncDir makes the rename durable. Windows cannot open a directory for syncing.
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	serr := d.Sync()
-	cerr := d.Close()
-	return errors.Join(serr, cerr)
 }
