@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/o365logfetch/o365logfetch/internal/retry"
 )
 
 // TokenSource hands out bearer tokens for the API.
@@ -150,13 +152,13 @@ func (c *Client) do(ctx context.Context, op, method, target string, handle func(
 		if !transient(err) || attempt >= c.retry.Attempts {
 			return err
 		}
-		d := c.retry.wait(attempt, retryAfter)
-		if waited+d > c.retry.Budget {
+		d := c.retry.Wait(attempt, retryAfter)
+		if c.retry.OverBudget(waited, d) {
 			return fmt.Errorf("%w (gave up after %d tries in %s)", err, attempt, waited.Round(time.Second))
 		}
 		waited += d
 		c.log.Warn("retrying", "op", op, "attempt", attempt, "wait", d, "error", err)
-		if err := sleep(ctx, d); err != nil {
+		if err := retry.Sleep(ctx, d); err != nil {
 			return err
 		}
 	}
@@ -193,7 +195,7 @@ func (c *Client) once(ctx context.Context, op, method, target string, handle fun
 		"wait", time.Since(started).Round(time.Millisecond))
 	c.checkSkew(resp)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return parseRetryAfter(resp.Header.Get("Retry-After"), c.now()), readAPIError(op, resp)
+		return retry.ParseRetryAfter(resp.Header.Get("Retry-After"), c.now()), readAPIError(op, resp)
 	}
 	if err := notJSON(resp); err != nil {
 		return 0, fmt.Errorf("%s: %w", op, err)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/o365logfetch/o365logfetch/internal/retry"
 )
 
 // pacer spaces requests evenly so that all workers together stay under a per-minute budget: the
@@ -34,5 +36,5 @@ func (p *pacer) wait(ctx context.Context) error {
 	}
 	p.next = slot.Add(p.interval)
 	p.mu.Unlock()
-	return sleep(ctx, time.Until(slot))
+	return retry.Sleep(ctx, time.Until(slot))
 }

@@ -4,54 +4,9 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net/http"
 	"testing"
 	"time"
 )
-
-func TestParseRetryAfter(t *testing.T) {
-	now := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
-	tests := []struct {
-		name, in string
-		want     time.Duration
-	}{
-		{"absent", "", 0},
-		{"seconds", "7", 7 * time.Second},
-		{"spaces", " 3 ", 3 * time.Second},
-		{"zero", "0", 0},
-		{"negative", "-5", 0},
-		{"absurd is bounded", "999999999999", 24 * time.Hour},
-		{"http date", now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second},
-		{"http date in the past", now.Add(-time.Minute).Format(http.TimeFormat), 0},
-		{"garbage", "soon", 0},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := parseRetryAfter(tt.in, now); got != tt.want {
-				t.Errorf("parseRetryAfter(%q) = %v, want %v", tt.in, got, tt.want)
-			}
-		})
-	}
-}
-
-func TestRetryWaitIsCappedAndJittered(t *testing.T) {
-	r := Retry{Attempts: 5, Base: time.Second, Cap: 8 * time.Second, RetryAfterCap: 30 * time.Second, Budget: time.Minute}
-	if got := r.wait(1, time.Hour); got != 30*time.Second {
-		t.Errorf("Retry-After of an hour waited %v, want the 30 s cap", got)
-	}
-	for n := 1; n < 40; n++ {
-		if d := r.wait(n, 0); d < 0 || d > r.Cap {
-			t.Fatalf("backoff(%d) = %v, outside [0, %v]", n, d, r.Cap)
-		}
-	}
-	distinct := map[time.Duration]bool{}
-	for range 20 {
-		distinct[r.wait(4, 0)] = true
-	}
-	if len(distinct) < 5 {
-		t.Errorf("backoff is not jittered: %v", distinct)
-	}
-}
 
 func TestTransient(t *testing.T) {
 	tests := []struct {
@@ -99,18 +54,6 @@ func TestParseErrorBody(t *testing.T) {
 	}
 }
 
-func TestSleepEndsWithContext(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	start := time.Now()
-	if err := sleep(ctx, time.Hour); !errors.Is(err, context.Canceled) {
-		t.Fatalf("err = %v", err)
-	}
-	if time.Since(start) > time.Second {
-		t.Error("sleep ignored the cancelled context")
-	}
-}
-
 func TestPacerSpacesRequests(t *testing.T) {
 	p := newPacer(6000) // one per 10 ms
 	ctx := context.Background()
@@ -128,18 +71,6 @@ func TestPacerSpacesRequests(t *testing.T) {
 	if err := nilPacer.wait(ctx); err != nil {
 		t.Errorf("unpaced wait: %v", err)
 	}
-}
-
-func FuzzParseRetryAfter(f *testing.F) {
-	for _, s := range []string{"", "1", "-1", "Wed, 21 Oct 2015 07:28:00 GMT", "99999999999999999999"} {
-		f.Add(s)
-	}
-	now := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
-	f.Fuzz(func(t *testing.T, s string) {
-		if d := parseRetryAfter(s, now); d < 0 || d > 24*time.Hour {
-			t.Fatalf("parseRetryAfter(%q) = %v", s, d)
-		}
-	})
 }
 
 func FuzzParseErrorBody(f *testing.F) {

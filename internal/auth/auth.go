@@ -12,13 +12,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
+	"github.com/o365logfetch/o365logfetch/internal/retry"
 )
 
 // Settings say where to get tokens and with what credential.
@@ -47,7 +47,7 @@ type Source struct {
 	now       func() time.Time
 	log       *slog.Logger
 	loaded    *loaded
-	policy    retryPolicy
+	policy    retry.Policy
 	renewGap  time.Duration
 
 	sem chan struct{} // one token request at a time, so a cold start asks once
@@ -57,15 +57,8 @@ type Source struct {
 	created time.Time // when client was built (monotonic clock)
 }
 
-// retryPolicy bounds the retries of a token request: full-jitter
-// exponential backoff, Retry-After honoured up to max.
-type retryPolicy struct {
-	attempts int
-	base     time.Duration
-	max      time.Duration
-}
-
-var defaultPolicy = retryPolicy{attempts: 5, base: time.Second, max: 30 * time.Second}
+// defaultPolicy bounds the retries of a token request: a few tries, each wait capped at 30 s.
+var defaultPolicy = retry.Policy{Attempts: 5, Base: time.Second, Cap: 30 * time.Second, RetryAfterCap: 30 * time.Second}
 
 // renewGap: a Renew within this long of building the current client is a
 // no-op. Its token is that young at most, so a 401 on it is not expiry, and
@@ -153,19 +146,19 @@ func (s *Source) Token(ctx context.Context) (string, error) {
 		if ctx.Err() != nil {
 			return "", fmt.Errorf("token from %s: %w", s.authority, ctx.Err())
 		}
-		retry, after := transient(err, s.now())
-		if !retry {
+		again, after := transient(err, s.now())
+		if !again {
 			if isHTTPStatus(err) {
 				return "", refusal(err)
 			}
 			return "", fmt.Errorf("token from %s: %w", s.authority, err)
 		}
-		if attempt >= s.policy.attempts {
+		if attempt >= s.policy.Attempts {
 			return "", fmt.Errorf("token from %s: giving up after %d attempts: %w", s.authority, attempt, err)
 		}
-		wait := s.policy.wait(attempt, after)
+		wait := s.policy.Wait(attempt, after)
 		s.log.Warn("token request failed, retrying", "attempt", attempt, "wait", wait, "error", err)
-		if err := sleep(ctx, wait); err != nil {
+		if err := retry.Sleep(ctx, wait); err != nil {
 			return "", fmt.Errorf("token from %s: %w", s.authority, err)
 		}
 	}
@@ -186,34 +179,4 @@ func (s *Source) Renew() error {
 	}
 	s.client, s.created = c, time.Now()
 	return nil
-}
-
-// wait is the pause before attempt+1: the server's Retry-After when it sent
-// one, else full jitter over an exponentially growing ceiling; never more
-// than max.
-func (p retryPolicy) wait(attempt int, after time.Duration) time.Duration {
-	if after > 0 {
-		return min(after, p.max)
-	}
-	ceiling := p.base
-	for i := 1; i < attempt && ceiling < p.max; i++ {
-		ceiling *= 2
-	}
-	ceiling = min(ceiling, p.max)
-	if ceiling <= 0 {
-		return 0
-	}
-	return rand.N(ceiling + 1)
-}
-
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

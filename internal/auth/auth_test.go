@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/o365logfetch/o365logfetch/internal/emulator"
+	"github.com/o365logfetch/o365logfetch/internal/retry"
 )
 
 const (
@@ -509,7 +510,7 @@ func TestUnreadableKeyFile(t *testing.T) {
 }
 
 // fastPolicy keeps retry tests quick.
-var fastPolicy = retryPolicy{attempts: 5, base: time.Millisecond, max: 20 * time.Millisecond}
+var fastPolicy = retry.Policy{Attempts: 5, Base: time.Millisecond, Cap: 20 * time.Millisecond, RetryAfterCap: 20 * time.Millisecond}
 
 func TestTransientTokenErrors(t *testing.T) {
 	t.Parallel()
@@ -522,7 +523,7 @@ func TestTransientTokenErrors(t *testing.T) {
 		minElapsed time.Duration
 	}{
 		{name: "emulator 503s, retried to success", faults: emulator.Faults{TokenError: 0.5}},
-		{name: "two 503s with Retry-After, honoured and capped", fail: 2, retryAfter: "1", minElapsed: 2 * fastPolicy.max},
+		{name: "two 503s with Retry-After, honoured and capped", fail: 2, retryAfter: "1", minElapsed: 2 * fastPolicy.RetryAfterCap},
 		{name: "503s without Retry-After", fail: 4},
 		{name: "always 503", faults: emulator.Faults{TokenError: 1}, wantErr: "giving up after 5 attempts"},
 	}
@@ -547,8 +548,8 @@ func TestTransientTokenErrors(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || errors.As(err, &e) {
 					t.Fatalf("got %v, want a plain error containing %q", err, tt.wantErr)
 				}
-				if got := srv.Stats().Faults; got != fastPolicy.attempts {
-					t.Errorf("%d token requests failed, want %d", got, fastPolicy.attempts)
+				if got := srv.Stats().Faults; got != fastPolicy.Attempts {
+					t.Errorf("%d token requests failed, want %d", got, fastPolicy.Attempts)
 				}
 				return
 			}
@@ -574,7 +575,7 @@ func TestTokenWaitEndsWithContext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src.policy = retryPolicy{attempts: 5, base: time.Hour, max: time.Hour}
+	src.policy = retry.Policy{Attempts: 5, Base: time.Hour, Cap: time.Hour, RetryAfterCap: time.Hour}
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()

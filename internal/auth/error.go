@@ -14,6 +14,7 @@ import (
 	"time"
 
 	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
+	"github.com/o365logfetch/o365logfetch/internal/retry"
 )
 
 // Error is Azure AD refusing the token request (the CLI maps it to exit
@@ -94,7 +95,7 @@ func transient(err error, now time.Time) (bool, time.Duration) {
 	if errors.As(err, &ce) && ce.Resp != nil {
 		switch s := ce.Resp.StatusCode; {
 		case s == http.StatusTooManyRequests, s == http.StatusRequestTimeout, s >= 500:
-			return true, retryAfter(ce.Resp.Header.Get("Retry-After"), now)
+			return true, retry.ParseRetryAfter(ce.Resp.Header.Get("Retry-After"), now)
 		}
 		return false, 0
 	}
@@ -122,26 +123,4 @@ func transient(err error, now time.Time) (bool, time.Duration) {
 func isHTTPStatus(err error) bool {
 	var ce msalerrors.CallErr
 	return errors.As(err, &ce) && ce.Resp != nil
-}
-
-// retryAfter parses a Retry-After value: delay seconds or an HTTP date.
-// Anything unparsable or in the past is 0.
-func retryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if n <= 0 {
-			return 0
-		}
-		if n > int64(24*time.Hour/time.Second) {
-			return 24 * time.Hour
-		}
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
 }

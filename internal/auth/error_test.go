@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"context"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -93,87 +92,5 @@ func TestTransient(t *testing.T) {
 				t.Errorf("got %v %v, want %v %v", retry, after, tt.retry, tt.after)
 			}
 		})
-	}
-}
-
-func TestRetryAfter(t *testing.T) {
-	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
-	tests := []struct {
-		name, v string
-		want    time.Duration
-	}{
-		{"absent", "", 0},
-		{"seconds", "120", 2 * time.Minute},
-		{"spaces", " 3 ", 3 * time.Second},
-		{"zero", "0", 0},
-		{"negative", "-5", 0},
-		{"huge", "99999999999999999", 24 * time.Hour},
-		{"date", now.Add(time.Minute).Format(http.TimeFormat), time.Minute},
-		{"date in the past", now.Add(-time.Minute).Format(http.TimeFormat), 0},
-		{"garbage", "soon", 0},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := retryAfter(tt.v, now); got != tt.want {
-				t.Errorf("got %v, want %v", got, tt.want)
-			}
-		})
-	}
-}
-
-func FuzzRetryAfter(f *testing.F) {
-	for _, s := range []string{"", "1", "-1", "Wed, 21 Oct 2015 07:28:00 GMT", "9999999999999999999999"} {
-		f.Add(s)
-	}
-	now := time.Now()
-	f.Fuzz(func(t *testing.T, v string) {
-		if d := retryAfter(v, now); d < 0 {
-			t.Fatalf("%q gave %v", v, d)
-		}
-	})
-}
-
-func TestRetryWait(t *testing.T) {
-	p := retryPolicy{attempts: 5, base: 100 * time.Millisecond, max: time.Second}
-	tests := []struct {
-		name    string
-		attempt int
-		after   time.Duration
-		lo, hi  time.Duration
-	}{
-		{"first", 1, 0, 0, 100 * time.Millisecond},
-		{"third", 3, 0, 0, 400 * time.Millisecond},
-		{"capped", 10, 0, 0, time.Second},
-		{"far beyond", 200, 0, 0, time.Second},
-		{"retry-after honoured", 1, 700 * time.Millisecond, 700 * time.Millisecond, 700 * time.Millisecond},
-		{"retry-after capped", 1, time.Hour, time.Second, time.Second},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var spread bool
-			first := p.wait(tt.attempt, tt.after)
-			for range 200 {
-				d := p.wait(tt.attempt, tt.after)
-				if d < tt.lo || d > tt.hi {
-					t.Fatalf("wait %v outside [%v, %v]", d, tt.lo, tt.hi)
-				}
-				spread = spread || d != first
-			}
-			if tt.after == 0 && !spread {
-				t.Error("no jitter")
-			}
-		})
-	}
-}
-
-func TestSleepEndsWithContext(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	start := time.Now()
-	if err := sleep(ctx, time.Hour); !errors.Is(err, context.Canceled) || time.Since(start) > time.Second {
-		t.Fatalf("got %v after %v", err, time.Since(start))
-	}
-	if err := sleep(context.Background(), time.Millisecond); err != nil {
-		t.Fatal(err)
 	}
 }
