@@ -28,15 +28,16 @@ demo: build
 	@./o365emulator -dir $(DEMO) > $(DEMO)/emulator.out 2>&1 & echo $$! > $(DEMO)/emulator.pid; \
 	for i in $$(seq 1 100); do [ -f $(DEMO)/ready ] && break; sleep 0.1; done; \
 	[ -f $(DEMO)/ready ] || { echo "emulator did not start:"; cat $(DEMO)/emulator.out; kill $$(cat $(DEMO)/emulator.pid); exit 1; }; \
-	echo "== o365logfetch --env-file $(DEMO)/.env   (SSL_CERT_FILE=$(DEMO)/ca.pem)"; \
-	SSL_CERT_FILE=$(DEMO)/ca.pem ./$(BIN) --env-file $(DEMO)/.env; code=$$?; \
+	echo "== o365logfetch --env-file $(DEMO)/.env --summary text   (SSL_CERT_FILE=$(DEMO)/ca.pem)"; \
+	SSL_CERT_FILE=$(DEMO)/ca.pem ./$(BIN) --env-file $(DEMO)/.env --summary text; code=$$?; \
 	echo "== exit code $$code; a second run right away fetches nothing new:"; \
-	SSL_CERT_FILE=$(DEMO)/ca.pem ./$(BIN) --env-file $(DEMO)/.env; \
+	SSL_CERT_FILE=$(DEMO)/ca.pem ./$(BIN) --env-file $(DEMO)/.env --summary text; \
+	echo "== o365logfetch subscriptions list"; \
 	SSL_CERT_FILE=$(DEMO)/ca.pem ./$(BIN) --env-file $(DEMO)/.env subscriptions list; \
 	kill $$(cat $(DEMO)/emulator.pid); \
 	echo "== output files (one JSON line per audit record):"; ls -l $(DEMO)/out; \
 	echo "== first line of $(DEMO)/out/Audit.Exchange.log:"; head -n 1 $(DEMO)/out/Audit.Exchange.log; \
-	echo "== run log: $(DEMO)/debug/debug.log, progress: $(DEMO)/state/"; tail -n 3 $(DEMO)/debug/debug.log; \
+	echo "== run log: $(DEMO)/debug/debug.log; progress: $(DEMO)/state/"; \
 	exit $$code
 
 # Every fuzz target of every package (found with go test -list, so new ones join by themselves),
