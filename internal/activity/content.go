@@ -27,8 +27,20 @@ type Content struct {
 // Created is when the blob became available.
 func (c Content) Created() time.Time { t, _ := parseAPITime(c.ContentCreated); return t }
 
-// Expiration is when the blob stops being fetchable.
-func (c Content) Expiration() time.Time { t, _ := parseAPITime(c.ContentExpiration); return t }
+// Expiration is when the blob stops being fetchable: as listed, or 7 days after it became
+// available when the listing left it out.
+func (c Content) Expiration() time.Time {
+	if t, err := parseAPITime(c.ContentExpiration); err == nil {
+		return t
+	}
+	if created := c.Created(); !created.IsZero() {
+		return created.Add(retention)
+	}
+	return time.Time{}
+}
+
+// retention is how long Microsoft keeps content after it became available.
+const retention = 7 * 24 * time.Hour
 
 func (c Content) validate() error {
 	if c.ContentID == "" || c.ContentURI == "" {
@@ -59,6 +71,9 @@ func parseAPITime(s string) (time.Time, error) {
 // maxPages is a variable only so that a test can reach it quickly.
 var maxPages = 10000
 
+// maxRestarts bounds how often one window's listing starts over after a stale page token.
+const maxRestarts = 3
+
 const maxPageBytes = 64 << 20
 
 // DefaultMaxBlobBytes bounds one blob download. Real blobs are at most tens of MB; a body larger
@@ -76,6 +91,7 @@ func (c *Client) List(ctx context.Context, contentType string, w window.Window, 
 		"endTime":     {window.Format(w.End)},
 	})
 	seen := map[string]bool{}
+	restarts := 0
 	next := first
 	for page := 1; next != ""; page++ {
 		if page > maxPages {
@@ -96,7 +112,8 @@ func (c *Client) List(ctx context.Context, contentType string, w window.Window, 
 			nextURI = resp.Header.Get("NextPageUri")
 			return nil
 		})
-		if HasCode(err, CodeStalePage) && next != first {
+		if HasCode(err, CodeStalePage) && next != first && restarts < maxRestarts {
+			restarts++
 			c.log.Warn("next-page token expired, listing the window again", "op", op)
 			clear(seen)
 			next = first

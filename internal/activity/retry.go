@@ -38,7 +38,7 @@ func retryableAnswer(e *APIError) bool {
 		return true
 	}
 	switch e.Code {
-	case "AF50000", "AF50005", "AF50006", CodeStalePage:
+	case "AF50000", "AF50005", "AF50006":
 		return true
 	}
 	return false

@@ -21,7 +21,7 @@ func TestTransient(t *testing.T) {
 		{"403 AF429 throttling", &APIError{Status: 403, Code: "AF429"}, true},
 		{"403 other", &APIError{Status: 403, Code: "AF10001"}, false},
 		{"400 AF50005", &APIError{Status: 400, Code: "AF50005"}, true},
-		{"400 AF20031 stale page", &APIError{Status: 400, Code: "AF20031"}, true},
+		{"400 AF20031 stale page: List starts the window over instead", &APIError{Status: 400, Code: "AF20031"}, false},
 		{"400 AF20055 window", &APIError{Status: 400, Code: "AF20055"}, false},
 		{"400 AF20051 expired", &APIError{Status: 400, Code: "AF20051"}, false},
 		{"dropped connection", &transportError{io.ErrUnexpectedEOF}, true},

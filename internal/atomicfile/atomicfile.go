@@ -46,7 +46,7 @@ func Write(path string, perm os.FileMode, write func(io.Writer) error) (err erro
 	if err := os.Rename(tmp, path); err != nil {
 		return err
 	}
-	return syncDir(dir)
+	return SyncDir(dir)
 }
 
 // WriteFile replaces path with data, created with perm.
@@ -57,9 +57,9 @@ func WriteFile(path string, data []byte, perm os.FileMode) error {
 	})
 }
 
-// syncDir makes the rename durable. Windows cannot open a directory for syncing; its rename
-// is made durable by the file system's journal.
-func syncDir(dir string) error {
+// SyncDir makes a change to dir's entries (a created or renamed file) durable. Windows cannot
+// open a directory for syncing; there the file system's journal does it.
+func SyncDir(dir string) error {
 	if runtime.GOOS == "windows" {
 		return nil
 	}

@@ -61,6 +61,8 @@ func Open(dir string, horizon time.Duration, now time.Time) (*Index, error) {
 	case errors.Is(err, os.ErrNotExist):
 	case err != nil:
 		return nil, fmt.Errorf("record index: %w", err)
+	case len(data) <= len(magic) && bytes.HasPrefix(magic, data):
+		// Created but its header not (wholly) written when a run died: nothing was in it.
 	default:
 		if !bytes.HasPrefix(data, magic) {
 			return nil, fmt.Errorf("record index %s: not an o365logfetch record index; move it aside to start a new one (records delivered twice within the horizon may then be written twice)", x.path)
@@ -157,46 +159,70 @@ func (x *Index) Remember(keys []Key, now time.Time) {
 	}
 }
 
-// Flush appends the keys committed since the last flush to the file and fsyncs it. Call it
-// before the state records the blobs those keys came from.
-func (x *Index) Flush() error {
+// Flush makes the keys committed so far durable. It takes them first, then calls
+// syncOutputs (which must fsync every output file), then appends them to the index and fsyncs
+// it. Taking them before the outputs are synced matters: a key committed by another worker
+// while the outputs are being synced stays for the next flush, so the index never holds a
+// record whose line a power loss could still take back. Call it before the state records the
+// blobs those keys came from.
+func (x *Index) Flush(syncOutputs func() error) error {
 	x.mu.Lock()
-	defer x.mu.Unlock()
-	if len(x.unflushed) == 0 {
+	batch := x.unflushed
+	x.unflushed = nil
+	x.mu.Unlock()
+	if err := syncOutputs(); err != nil {
+		x.putBack(batch)
+		return err
+	}
+	if len(batch) == 0 {
 		return nil
 	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if err := x.append(batch); err != nil {
+		// A write that failed part-way leaves a fragment: reopen next time, which cuts it.
+		if x.file != nil {
+			x.file.Close()
+			x.file = nil
+		}
+		x.unflushed = append(batch, x.unflushed...)
+		return fmt.Errorf("record index %s: %w", x.path, err)
+	}
+	return nil
+}
+
+func (x *Index) putBack(batch []entry) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.unflushed = append(batch, x.unflushed...)
+}
+
+// append writes entries to the journal and fsyncs it; the caller holds x.mu.
+func (x *Index) append(batch []entry) error {
 	if x.file == nil {
 		f, err := os.OpenFile(x.path, os.O_RDWR|os.O_CREATE, 0o600)
 		if err != nil {
-			return fmt.Errorf("record index: %w", err)
+			return err
 		}
 		if err := prepare(f); err != nil {
 			f.Close()
-			return fmt.Errorf("record index %s: %w", x.path, err)
+			return err
 		}
 		x.file = f
 	}
 	w := bufio.NewWriterSize(x.file, 64<<10)
 	var rec [entrySize]byte
-	for _, e := range x.unflushed {
+	for _, e := range batch {
 		copy(rec[:16], e.key[:])
 		binary.LittleEndian.PutUint32(rec[16:], e.hour)
 		if _, err := w.Write(rec[:]); err != nil {
-			return fmt.Errorf("record index %s: %w", x.path, err)
+			return err
 		}
 	}
 	if err := w.Flush(); err != nil {
-		return fmt.Errorf("record index %s: %w", x.path, err)
+		return err
 	}
-	if err := x.file.Sync(); err != nil {
-		return fmt.Errorf("record index %s: %w", x.path, err)
-	}
-	if cap(x.unflushed) > 1<<16 {
-		x.unflushed = nil // a big run's batch: do not keep its capacity for the rest of the run
-	} else {
-		x.unflushed = x.unflushed[:0]
-	}
-	return nil
+	return x.file.Sync()
 }
 
 // prepare writes the header of a new file, cuts a partial last entry of an old one, and
@@ -206,9 +232,20 @@ func prepare(f *os.File) error {
 	if err != nil {
 		return err
 	}
-	if size == 0 {
-		_, err = f.Write(magic)
-		return err
+	if size < int64(len(magic)) { // new, or its header cut by a crash: start it afresh
+		if err := f.Truncate(0); err != nil {
+			return err
+		}
+		if _, err := f.WriteAt(magic, 0); err != nil {
+			return err
+		}
+		if _, err := f.Seek(int64(len(magic)), io.SeekStart); err != nil {
+			return err
+		}
+		if err := f.Sync(); err != nil {
+			return err
+		}
+		return atomicfile.SyncDir(filepath.Dir(f.Name()))
 	}
 	body := size - int64(len(magic))
 	if rem := body % entrySize; rem != 0 {
@@ -223,8 +260,8 @@ func prepare(f *os.File) error {
 // Compact rewrites the file with only the keys inside the horizon, atomically. Run it when no
 // other run can flush (under the run lock), at the end of a run. It streams: the index is not
 // copied in memory.
-func (x *Index) Compact(now time.Time) error {
-	if err := x.Flush(); err != nil {
+func (x *Index) Compact(now time.Time, syncOutputs func() error) error {
+	if err := x.Flush(syncOutputs); err != nil {
 		return err
 	}
 	x.mu.Lock()

@@ -159,7 +159,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	_ = pool.Wait() // workers report through their type; they never return errors
 
 	if o.Records != nil {
-		if err := o.Records.Compact(now); err != nil {
+		if err := o.Records.Compact(now, outs.sync); err != nil {
 			o.Log.Warn("could not compact the record index; it stays valid and is compacted next run", "error", err)
 		}
 	}

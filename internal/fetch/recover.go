@@ -44,7 +44,9 @@ func recoverTails(o Options, writers map[string]*sink.Writer, now time.Time) err
 			"content_type", ct, "file", w.Path(), "records", len(keys), "bytes", size-committed.Size)
 	}
 	if o.Records != nil {
-		if err := o.Records.Flush(); err != nil {
+		// The tail's lines may still sit in the page cache after a kill: make them as durable as
+		// the index that is about to name them.
+		if err := o.Records.Flush((&outputs{writers: writers}).sync); err != nil {
 			return err
 		}
 	}

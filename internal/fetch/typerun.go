@@ -171,7 +171,13 @@ func (r *typeRun) retryPending(ctx context.Context, saved state.Type, log interf
 }
 
 func (r *typeRun) expired(c activity.Content, log interface{ Error(string, ...any) }) {
-	msg := fmt.Sprintf("blob %s (available since %s) expired before it could be fetched: its records are lost", c.ContentID, c.ContentCreated)
+	r.lost(c, "expired before it could be fetched", log)
+}
+
+// lost reports a blob whose records cannot be had any more, and drops it from the pending
+// list: retrying cannot help.
+func (r *typeRun) lost(c activity.Content, why string, log interface{ Error(string, ...any) }) {
+	msg := fmt.Sprintf("blob %s (available since %s) %s: its records are lost", c.ContentID, c.ContentCreated, why)
 	log.Error(msg)
 	r.res.fail(errors.New(msg))
 	r.mu.Lock()
@@ -250,6 +256,8 @@ func (r *typeRun) fetch(ctx context.Context, c activity.Content) {
 		r.written(c, int64(records), sp.Len())
 	case activity.HasCode(err, activity.CodeContentExpired):
 		r.expired(c, r.o.Log.With("content_type", r.res.ContentType))
+	case activity.HasCode(err, activity.CodeContentUnknown):
+		r.lost(c, "is unknown to the API (AF20052)", r.o.Log.With("content_type", r.res.ContentType))
 	default:
 		if activity.Fatal(err) {
 			r.cancel(err)
@@ -299,17 +307,19 @@ func (r *typeRun) commit(end time.Time) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.lastCommit = time.Now()
-	if err := r.outs.sync(); err != nil {
-		return err
-	}
-	if r.o.Records != nil {
-		if err := r.o.Records.Flush(); err != nil {
-			return err
-		}
-	}
+	// The size first: everything up to it was appended before the sync below, so the state
+	// never records a size that covers lines it does not know about.
 	size, err := r.out.Size()
 	if err != nil {
 		return fmt.Errorf("size of %s: %w", r.out.Path(), err)
+	}
+	if r.o.Records != nil {
+		err = r.o.Records.Flush(r.outs.sync)
+	} else {
+		err = r.outs.sync()
+	}
+	if err != nil {
+		return err
 	}
 	done, failed, gone := r.done, r.failed, r.gone
 	err = r.o.Store.Update(r.now, func(s *state.State) {

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+
+	"github.com/o365logfetch/o365logfetch/internal/atomicfile"
 )
 
 // Ext is the extension of output files.
@@ -28,6 +30,11 @@ type Writer struct {
 	f        *os.File
 	path     string
 	repaired int64
+	// broken is set by a failed fsync or a failed undo: after either, what is on disk is
+	// unknown (Linux reports a lost write-back once, then calls the pages clean), so the writer
+	// refuses all further work for this run. The blobs stay pending; the next run repairs the
+	// file and recovers its tail.
+	broken error
 }
 
 // Open opens <dir>/<name>.log for appending, creating it with mode 0640.
@@ -39,6 +46,8 @@ func Open(dir, name string) (*Writer, error) {
 		return nil, err
 	}
 	path := filepath.Join(dir, name+Ext)
+	_, statErr := os.Lstat(path)
+	created := errors.Is(statErr, os.ErrNotExist)
 	// Not O_APPEND: Go (like Linux) cannot use copy_file_range into an
 	// O_APPEND file, and Append needs the starting offset anyway to undo a
 	// failed blob. Append seeks to the end under the mutex instead, which
@@ -46,6 +55,14 @@ func Open(dir, name string) (*Writer, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o640)
 	if err != nil {
 		return nil, fmt.Errorf("open output: %w", err)
+	}
+	if created {
+		// The file's directory entry must be as durable as its content: without this, a power
+		// loss can take away a new file whose blobs the state already records.
+		if err := atomicfile.SyncDir(dir); err != nil {
+			_ = f.Close()
+			return nil, fmt.Errorf("open output %s: %w", path, err)
+		}
 	}
 	w := &Writer{f: f, path: path}
 	if w.repaired, err = repair(f); err != nil {
@@ -127,6 +144,9 @@ func (w *Writer) Append(r io.Reader) (n int64, err error) {
 	if w.f == nil {
 		return 0, fmt.Errorf("append %s: %w", w.path, os.ErrClosed)
 	}
+	if w.broken != nil {
+		return 0, fmt.Errorf("append %s: refused after an earlier failure: %w", w.path, w.broken)
+	}
 	before, err := w.f.Seek(0, io.SeekEnd)
 	if err != nil {
 		return 0, fmt.Errorf("append %s: %w", w.path, err)
@@ -137,6 +157,7 @@ func (w *Writer) Append(r io.Reader) (n int64, err error) {
 	}
 	if err != nil {
 		if terr := w.undo(before); terr != nil {
+			w.broken = fmt.Errorf("undoing a failed append: %w", terr)
 			return 0, fmt.Errorf("append %s: %w (and undoing it: %v; the file may end in a partial blob)", w.path, err, terr)
 		}
 		return 0, fmt.Errorf("append %s: %w", w.path, err)
@@ -186,7 +207,11 @@ func (w *Writer) Sync() error {
 	if w.f == nil {
 		return fmt.Errorf("sync %s: %w", w.path, os.ErrClosed)
 	}
+	if w.broken != nil {
+		return fmt.Errorf("sync %s: refused after an earlier failure: %w", w.path, w.broken)
+	}
 	if err := w.f.Sync(); err != nil {
+		w.broken = fmt.Errorf("fsync: %w", err)
 		return fmt.Errorf("sync %s: %w", w.path, err)
 	}
 	return nil

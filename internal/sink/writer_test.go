@@ -503,3 +503,25 @@ func TestSpoolToWriter(t *testing.T) {
 		t.Errorf("file differs from spooled content (len %d vs %d)", len(got), want.Len())
 	}
 }
+
+// After a failed fsync the writer refuses all further work: what reached the disk is unknown,
+// and Linux reports a lost write-back only once.
+func TestFailedSyncIsPermanent(t *testing.T) {
+	w, err := Open(t.TempDir(), "Audit.Exchange")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Append(strings.NewReader("{\"Id\":\"a\"}\n")); err != nil {
+		t.Fatal(err)
+	}
+	w.f.Close() // the next fsync fails, as it would after an I/O error
+	if err := w.Sync(); err == nil {
+		t.Fatal("sync of a closed file succeeded")
+	}
+	if _, err := w.Append(strings.NewReader("{\"Id\":\"b\"}\n")); err == nil || !strings.Contains(err.Error(), "earlier failure") {
+		t.Errorf("append after a failed sync: %v, want refused", err)
+	}
+	if err := w.Sync(); err == nil {
+		t.Error("a second sync after a failed one succeeded")
+	}
+}
