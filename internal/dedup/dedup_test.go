@@ -1,6 +1,7 @@
 package dedup
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -233,4 +234,71 @@ func TestFlushTakesOnlyKeysCommittedBeforeTheSync(t *testing.T) {
 	if err := z.Flush(noSync); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// Keys spilled to run files are still found, survive a flush, a compaction and a reopen, and
+// keys past the horizon are dropped from every place.
+func TestSpilledKeysAreRemembered(t *testing.T) {
+	defer func(n int) { spillAt = n }(spillAt)
+	spillAt = 64
+	dir := t.TempDir()
+	now := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	x, err := Open(dir, 24*time.Hour, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := make([]Key, 1000)
+	for i := range keys {
+		keys[i] = KeyOf(fmt.Sprintf("record-%d", i))
+		if !x.Claim(keys[i], uint64(i)) {
+			t.Fatalf("new key %d refused", i)
+		}
+		x.Commit(keys[i:i+1], uint64(i), now)
+	}
+	if len(x.runs) < 10 {
+		t.Fatalf("%d runs: the test did not spill", len(x.runs))
+	}
+	for i, k := range keys {
+		if x.Claim(k, 5000) {
+			t.Fatalf("spilled key %d claimable again", i)
+		}
+	}
+	if x.Len() != 1000 {
+		t.Errorf("len = %d, want 1000", x.Len())
+	}
+	fresh := 0
+	for i := range 1000 {
+		if x.Claim(KeyOf(fmt.Sprintf("other-%d", i)), 6000) {
+			fresh++
+		}
+	}
+	if fresh != 1000 {
+		t.Errorf("%d of 1000 unknown keys claimable: a false positive must never refuse a key", fresh)
+	}
+	if err := x.Compact(now, noSync); err != nil {
+		t.Fatal(err)
+	}
+	x.Close()
+	if left, _ := filepath.Glob(filepath.Join(dir, ".o365logfetch-records-run-*")); len(left) != 0 {
+		t.Errorf("run files left behind: %v", left)
+	}
+
+	y, err := Open(dir, 24*time.Hour, now.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, k := range keys {
+		if y.Claim(k, 7000) {
+			t.Fatalf("key %d forgotten after compaction and reopen", i)
+		}
+	}
+	y.Close()
+	z, err := Open(dir, 24*time.Hour, now.Add(30*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if z.Len() != 0 || !z.Claim(keys[0], 1) {
+		t.Errorf("keys past the horizon kept (len %d)", z.Len())
+	}
+	z.Close()
 }

@@ -11,18 +11,21 @@ import (
 type Key [16]byte
 
 // KeyOf returns the key of a record Id.
-func KeyOf(id string) Key {
+func KeyOf(id string) Key { return KeyOfBytes([]byte(id)) }
+
+// KeyOfBytes is KeyOf for an Id in bytes, without allocating.
+func KeyOfBytes(id []byte) Key {
 	var k Key
 	if parseGUID(id, &k) {
 		return k
 	}
-	sum := sha256.Sum256([]byte(id))
+	sum := sha256.Sum256(id)
 	copy(k[:], sum[:16])
 	k[6] = k[6]&0x0f | 0xf0 // version nibble F never occurs in a GUID written by Microsoft
 	return k
 }
 
-func parseGUID(s string, k *Key) bool {
+func parseGUID(s []byte, k *Key) bool {
 	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
 		return false
 	}

@@ -1,6 +1,12 @@
 // Package dedup remembers the Ids of the records already written, so that a record Microsoft
 // delivers again (in another blob, by design) or a record written just before a crash is not
-// written twice. Keys take 20 bytes each in memory and on disk.
+// written twice.
+//
+// Memory stays flat however many records are remembered: recent keys sit in a bounded map, and
+// each time it fills they are spilled, sorted, to a scratch file of which only a Bloom filter
+// and a sparse index stay in memory (about 1.4 bytes a key). On disk every key takes 20 bytes:
+// an append-only journal, fsynced before the state relies on it, rewritten without expired
+// keys at the end of each run.
 package dedup
 
 import (
@@ -12,7 +18,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"sync"
 	"time"
 
@@ -26,6 +31,10 @@ var magic = []byte("O365RIX1")
 
 const entrySize = 16 + 4 // key + hours since the epoch when it was written
 
+// spillAt is how many keys the in-memory map holds before they go to a run file (about 5 MiB).
+// A variable so that tests can spill often.
+var spillAt = 1 << 17
+
 type entry struct {
 	key  Key
 	hour uint32
@@ -38,47 +47,67 @@ type entry struct {
 // the blob failed, so that its records stay writable for the retry.
 type Index struct {
 	mu        sync.Mutex
-	path      string
+	dir, path string
 	horizon   time.Duration
-	base      []entry        // loaded at Open, sorted by key
-	written   map[Key]uint32 // committed in this run
+	oldest    uint32         // keys written before this hour are past the horizon
+	recent    map[Key]uint32 // keys not yet spilled: key → hour written
+	runs      []*run
+	count     int            // keys remembered
 	inflight  map[Key]uint64 // claimed by a blob being written: key → claim owner
-	unflushed []entry
-	file      *os.File
+	unflushed []entry        // committed but not yet in the journal
+	file      *os.File       // the journal, once this run appends to it
+	spillAt   int
+	err       error // a run file that could not be written or read: the index is unusable
 }
 
 // Open loads the index of dir, dropping keys older than horizon. A missing file is an empty
 // index. A partial last entry (a crash while flushing) is cut: the state never relied on it.
 func Open(dir string, horizon time.Duration, now time.Time) (*Index, error) {
 	x := &Index{
+		dir:      dir,
 		path:     filepath.Join(dir, FileName),
 		horizon:  horizon,
-		written:  map[Key]uint32{},
+		oldest:   hourOf(now.Add(-horizon)),
+		recent:   map[Key]uint32{},
 		inflight: map[Key]uint64{},
+		spillAt:  spillAt,
 	}
-	data, err := os.ReadFile(x.path)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-	case err != nil:
+	f, err := os.Open(x.path)
+	if errors.Is(err, os.ErrNotExist) {
+		return x, nil
+	}
+	if err != nil {
 		return nil, fmt.Errorf("record index: %w", err)
-	case len(data) <= len(magic) && bytes.HasPrefix(magic, data):
-		// Created but its header not (wholly) written when a run died: nothing was in it.
-	default:
-		if !bytes.HasPrefix(data, magic) {
-			return nil, fmt.Errorf("record index %s: not an o365logfetch record index; move it aside to start a new one (records delivered twice within the horizon may then be written twice)", x.path)
-		}
-		body := data[len(magic):]
-		body = body[:len(body)-len(body)%entrySize]
-		oldest := hourOf(now.Add(-horizon))
-		for off := 0; off < len(body); off += entrySize {
-			var e entry
-			copy(e.key[:], body[off:off+16])
-			e.hour = binary.LittleEndian.Uint32(body[off+16:])
-			if e.hour >= oldest {
-				x.base = append(x.base, e)
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 256<<10)
+	head := make([]byte, len(magic))
+	n, err := io.ReadFull(r, head)
+	switch {
+	case (err == io.EOF || err == io.ErrUnexpectedEOF) && bytes.HasPrefix(magic, head[:n]):
+		return x, nil // created, but its header not (wholly) written when a run died: empty
+	case err != nil && err != io.EOF && err != io.ErrUnexpectedEOF:
+		return nil, fmt.Errorf("record index %s: %w", x.path, err)
+	case !bytes.Equal(head, magic):
+		return nil, fmt.Errorf("record index %s: not an o365logfetch record index; move it aside to start a new one (records delivered twice within the horizon may then be written twice)", x.path)
+	}
+	var rec [entrySize]byte
+	for {
+		if _, err := io.ReadFull(r, rec[:]); err != nil {
+			if err == io.EOF || err == io.ErrUnexpectedEOF {
+				break // a partial last entry is a flush a crash cut short
 			}
+			return nil, fmt.Errorf("record index %s: %w", x.path, err)
 		}
-		slices.SortFunc(x.base, func(a, b entry) int { return bytes.Compare(a.key[:], b.key[:]) })
+		var k Key
+		copy(k[:], rec[:16])
+		if h := binary.LittleEndian.Uint32(rec[16:]); h >= x.oldest && !x.has(k) {
+			x.add(k, h)
+		}
+	}
+	if x.err != nil {
+		x.Close()
+		return nil, x.err
 	}
 	return x, nil
 }
@@ -95,12 +124,50 @@ func hourOf(t time.Time) uint32 {
 func (x *Index) Len() int {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	return len(x.base) + len(x.written)
+	return x.count
 }
 
-func (x *Index) inBase(k Key) bool {
-	_, found := slices.BinarySearchFunc(x.base, k, func(e entry, k Key) int { return bytes.Compare(e.key[:], k[:]) })
-	return found
+// has reports whether k is remembered; the caller holds x.mu (or owns x). A run that cannot be
+// read answers "not there": writing a record twice is better than dropping it.
+func (x *Index) has(k Key) bool {
+	if _, ok := x.recent[k]; ok {
+		return true
+	}
+	for _, r := range x.runs {
+		h, ok, err := r.find(k)
+		if err != nil {
+			x.err = err
+			continue
+		}
+		if ok && h >= x.oldest {
+			return true
+		}
+	}
+	return false
+}
+
+// add remembers k; the caller holds x.mu and knows k is new.
+func (x *Index) add(k Key, h uint32) {
+	x.recent[k] = h
+	x.count++
+	if len(x.recent) >= x.spillAt {
+		x.spill()
+	}
+}
+
+func (x *Index) spill() {
+	entries := make([]entry, 0, len(x.recent))
+	for k, h := range x.recent {
+		entries = append(entries, entry{k, h})
+	}
+	r, err := spill(x.dir, entries)
+	if err != nil {
+		// Keep the keys in memory: correct, only not flat. Say so once at Compact.
+		x.err = fmt.Errorf("record index: spill to %s: %w", x.dir, err)
+		return
+	}
+	x.runs = append(x.runs, r)
+	x.recent = make(map[Key]uint32, len(x.recent)) // a fresh map: a cleared one keeps its size
 }
 
 // Claim reports whether the record is new. If so it is reserved for owner until Commit or
@@ -108,11 +175,11 @@ func (x *Index) inBase(k Key) bool {
 func (x *Index) Claim(k Key, owner uint64) bool {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if _, ok := x.written[k]; ok || x.inBase(k) {
-		return false
-	}
 	if _, ok := x.inflight[k]; ok {
 		return false // another blob is writing it, or it repeats within this blob
+	}
+	if x.has(k) {
+		return false
 	}
 	x.inflight[k] = owner
 	return true
@@ -128,7 +195,7 @@ func (x *Index) Commit(keys []Key, owner uint64, now time.Time) {
 			continue
 		}
 		delete(x.inflight, k)
-		x.written[k] = h
+		x.add(k, h)
 		x.unflushed = append(x.unflushed, entry{k, h})
 	}
 }
@@ -151,12 +218,20 @@ func (x *Index) Remember(keys []Key, now time.Time) {
 	defer x.mu.Unlock()
 	h := hourOf(now)
 	for _, k := range keys {
-		if _, ok := x.written[k]; ok || x.inBase(k) {
+		if x.has(k) {
 			continue
 		}
-		x.written[k] = h
+		x.add(k, h)
 		x.unflushed = append(x.unflushed, entry{k, h})
 	}
+}
+
+// Unflushed is the number of committed keys not yet in the journal: the caller commits when
+// it grows, which bounds the memory they take.
+func (x *Index) Unflushed() int {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return len(x.unflushed)
 }
 
 // Flush makes the keys committed so far durable. It takes them first, then calls
@@ -258,14 +333,16 @@ func prepare(f *os.File) error {
 }
 
 // Compact rewrites the file with only the keys inside the horizon, atomically. Run it when no
-// other run can flush (under the run lock), at the end of a run. It streams: the index is not
-// copied in memory.
+// other run can flush (under the run lock), at the end of a run. It streams.
 func (x *Index) Compact(now time.Time, syncOutputs func() error) error {
 	if err := x.Flush(syncOutputs); err != nil {
 		return err
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	if x.err != nil {
+		return x.err
+	}
 	if x.file != nil {
 		x.file.Close()
 		x.file = nil
@@ -276,22 +353,22 @@ func (x *Index) Compact(now time.Time, syncOutputs func() error) error {
 			return err
 		}
 		var rec [entrySize]byte
-		keep := func(k Key, h uint32) error {
-			if h < oldest {
+		keep := func(e entry) error {
+			if e.hour < oldest {
 				return nil
 			}
-			copy(rec[:16], k[:])
-			binary.LittleEndian.PutUint32(rec[16:], h)
+			copy(rec[:16], e.key[:])
+			binary.LittleEndian.PutUint32(rec[16:], e.hour)
 			_, err := w.Write(rec[:])
 			return err
 		}
-		for _, e := range x.base {
-			if err := keep(e.key, e.hour); err != nil {
+		for _, r := range x.runs {
+			if err := r.each(keep); err != nil {
 				return err
 			}
 		}
-		for k, h := range x.written {
-			if err := keep(k, h); err != nil {
+		for k, h := range x.recent {
+			if err := keep(entry{k, h}); err != nil {
 				return err
 			}
 		}
@@ -303,10 +380,14 @@ func (x *Index) Compact(now time.Time, syncOutputs func() error) error {
 	return nil
 }
 
-// Close releases the file.
+// Close releases the files.
 func (x *Index) Close() error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	for _, r := range x.runs {
+		r.close()
+	}
+	x.runs = nil
 	if x.file == nil {
 		return nil
 	}
