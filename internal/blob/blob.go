@@ -71,19 +71,29 @@ var scanners = sync.Pool{New: func() any {
 // into the output batch (encoding/json would decode, then compact, then copy each record), so
 // the cost per byte stays close to that of reading it.
 func Lines(r io.Reader, m Meta, w io.Writer) (int, error) {
-	return LinesLimit(r, m, w, 0)
+	return LinesWith(r, m, w, Options{})
 }
 
-// LinesLimit is Lines refusing any record larger than maxRecord bytes (0: no limit beyond
-// memory), so that a hostile or broken answer cannot make one record fill the memory. The
-// check runs as the body is read, so a record is refused within one read (64 KiB) past the
-// limit.
-func LinesLimit(r io.Reader, m Meta, w io.Writer, maxRecord int) (int, error) {
+// Options refine Lines.
+type Options struct {
+	// MaxRecord refuses any record larger than this many bytes (0: no limit beyond memory), so
+	// that a hostile or broken answer cannot make one record fill the memory. The check runs as
+	// the body is read, so a record is refused within one read (64 KiB) past the limit.
+	MaxRecord int
+	// Keep, when set, is asked about each record that has a top-level string "Id" (the bytes
+	// are only valid during the call); a record it refuses is left out. Records without one
+	// are always written.
+	Keep func(id []byte) bool
+}
+
+// LinesWith is Lines with options.
+func LinesWith(r io.Reader, m Meta, w io.Writer, o Options) (int, error) {
 	s := scanners.Get().(*scanner)
 	s.reset(r)
-	s.maxRecord = maxRecord
+	s.maxRecord = o.MaxRecord
+	s.keep = o.Keep
 	defer func() {
-		s.r = nil
+		s.r, s.keep = nil, nil
 		if cap(s.out) <= keepCap && cap(s.scratch) <= keepCap && cap(s.members) <= keepCap/16 {
 			scanners.Put(s)
 		}
@@ -107,6 +117,8 @@ type scanner struct {
 
 	maxRecord int // 0: unlimited
 	recStart  int // offset in out of the record being compacted, -1 between records
+	keep      func(id []byte) bool
+	idBuf     []byte
 }
 
 // member locates one top-level key and its value inside the record being compacted, as offsets
@@ -150,6 +162,12 @@ func (s *scanner) lines(suffix []byte, w io.Writer) (int, error) {
 			s.out = s.out[:start]
 			return s.fail(w, err)
 		}
+		if s.keep != nil {
+			if id, ok := s.topID(s.out[start:]); ok && !s.keep(id) {
+				s.out = s.out[:start]
+				goto next
+			}
+		}
 		if err := s.finish(start, suffix); err != nil {
 			s.out = s.out[:start]
 			return s.fail(w, err)
@@ -160,6 +178,7 @@ func (s *scanner) lines(suffix []byte, w io.Writer) (int, error) {
 				return s.written, err
 			}
 		}
+	next:
 		if c, ok = s.skipSpace(); !ok {
 			return s.fail(w, s.eofErr())
 		}
@@ -187,7 +206,7 @@ func (s *scanner) finish(start int, suffix []byte) error {
 	if !utf8.Valid(obj) {
 		return fmt.Errorf("%w: record %d is not valid UTF-8", ErrFormat, n)
 	}
-	if mayClash(obj) {
+	if s.needsRewrite(obj) {
 		if err := s.dropKeys(start); err != nil {
 			return fmt.Errorf("%w: record %d: %v", ErrFormat, n, err)
 		}
@@ -596,6 +615,49 @@ func (s *scanner) literal(word string) error {
 	}
 	s.out = append(s.out, word...)
 	return nil
+}
+
+// topID finds the record's top-level "Id" string (not the Ids nested objects carry).
+func (s *scanner) topID(obj []byte) ([]byte, bool) {
+	for _, m := range s.members {
+		if string(obj[m.key:m.colon]) != `"Id"` {
+			continue
+		}
+		v := obj[m.colon+1 : m.end]
+		if len(v) < 2 || v[0] != '"' {
+			return nil, false
+		}
+		if in := v[1 : len(v)-1]; bytes.IndexByte(in, '\\') < 0 {
+			return in, true
+		}
+		var id string
+		if json.Unmarshal(v, &id) != nil {
+			return nil, false
+		}
+		s.idBuf = append(s.idBuf[:0], id...)
+		return s.idBuf, true
+	}
+	return nil, false
+}
+
+// needsRewrite decides from the top-level keys alone what mayClash over the whole record
+// decided before (a search that is slow on JSON, which is full of the '"' it starts with): a
+// record is rewritten when it has a metadata key, or when it has a key encoding/json would
+// write differently (an escape, U+2028/U+2029) and mayClash holds. The output is the same
+// bytes: without such keys the rewrite reproduced the record unchanged.
+func (s *scanner) needsRewrite(obj []byte) bool {
+	odd := false
+	for _, m := range s.members {
+		raw := obj[m.key:m.colon]
+		if bytes.IndexByte(raw, '\\') >= 0 || bytes.IndexByte(raw, 0xE2) >= 0 {
+			odd = true // maybe an escaped metadata key: mayClash sees its \u00
+			continue
+		}
+		if len(raw) >= len(`"contentId"`) && raw[1] == 'c' && isMetaKey(raw[1:len(raw)-1]) {
+			return true
+		}
+	}
+	return odd && mayClash(obj)
 }
 
 // mayClash is a cheap pre-check: only objects that mention a metadata name, or escape a

@@ -128,7 +128,7 @@ func TestLinesLimitRefusesHugeRecords(t *testing.T) {
 	big := `{"Id":"big","S":"` + strings.Repeat("x", 300<<10) + `"}`
 	in := `[{"Id":"a"},` + big + `]`
 	var out bytes.Buffer
-	n, err := LinesLimit(strings.NewReader(in), meta, &out, 100<<10)
+	n, err := LinesWith(strings.NewReader(in), meta, &out, Options{MaxRecord: 100 << 10})
 	if !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), "maxRecordBytes") {
 		t.Fatalf("err = %v, want a format error naming maxRecordBytes", err)
 	}
@@ -136,7 +136,31 @@ func TestLinesLimitRefusesHugeRecords(t *testing.T) {
 		t.Errorf("records before the huge one: n = %d, lines %q", n, out.String())
 	}
 	// Under the limit, the same record passes.
-	if _, err := LinesLimit(strings.NewReader(in), meta, io.Discard, 1<<20); err != nil {
+	if _, err := LinesWith(strings.NewReader(in), meta, io.Discard, Options{MaxRecord: 1 << 20}); err != nil {
 		t.Errorf("record under the limit refused: %v", err)
+	}
+}
+
+func TestLinesKeepDropsRefusedRecords(t *testing.T) {
+	in := `[{"Id":"a","X":1},{"Nested":{"Id":"b"},"Id":"c"},{"Id":"d\u0021"},{"NoId":true},{"Id":5}]`
+	var asked []string
+	var out bytes.Buffer
+	n, err := LinesWith(strings.NewReader(in), meta, &out, Options{Keep: func(id []byte) bool {
+		asked = append(asked, string(id))
+		return string(id) != "c" && string(id) != "d!"
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(asked, ",") != "a,c,d!" {
+		t.Errorf("Keep asked about %q, want the top-level string Ids a, c, d! only", asked)
+	}
+	if n != 3 || strings.Count(out.String(), "\n") != 3 {
+		t.Fatalf("n = %d, output:\n%s", n, out.String())
+	}
+	for _, gone := range []string{`"Id":"c"`, `"Id":"d\u0021"`} {
+		if strings.Contains(out.String(), gone) {
+			t.Errorf("refused record %s was written", gone)
+		}
 	}
 }

@@ -1,8 +1,6 @@
 package fetch
 
 import (
-	"bytes"
-	"io"
 	"sync/atomic"
 	"time"
 
@@ -12,90 +10,47 @@ import (
 // nextOwner numbers blob downloads: each claims its records in the index under its own number.
 var nextOwner atomic.Uint64
 
-// filter passes a blob's lines on to w, dropping the records the index says were written
-// before. It accepts lines in any chunking; only whole lines are passed on.
-type filter struct {
+// claims decides, record by record, whether a blob's record is written: not when the index
+// says it was written before, or another blob is writing it right now. The records it lets
+// through are claimed until the blob is appended (commit) or fails (release).
+type claims struct {
 	idx     *dedup.Index
 	owner   uint64
-	w       io.Writer
-	partial []byte      // start of a line whose end has not come yet
-	claimed []dedup.Key // claims of the current attempt
+	keys    []dedup.Key // claims of the current attempt
 	dropped int
 }
 
-// reset starts a new attempt: claims of an earlier attempt of the same blob are given up.
-func (f *filter) reset(w io.Writer) {
-	f.release()
-	f.w = w
-	f.partial = f.partial[:0]
-	f.dropped = 0
+func newClaims(idx *dedup.Index) *claims {
+	return &claims{idx: idx, owner: nextOwner.Add(1)}
 }
 
-func (f *filter) Write(p []byte) (int, error) {
-	if f.idx == nil {
-		return f.w.Write(p)
+// keep is blob.Options.Keep.
+func (c *claims) keep(id []byte) bool {
+	k := dedup.KeyOfBytes(id)
+	if !c.idx.Claim(k, c.owner) {
+		c.dropped++
+		return false
 	}
-	n := len(p)
-	if len(f.partial) > 0 {
-		i := bytes.IndexByte(p, '\n')
-		if i < 0 {
-			f.partial = append(f.partial, p...)
-			return n, nil
-		}
-		f.partial = append(f.partial, p[:i+1]...)
-		if err := f.line(f.partial); err != nil {
-			return 0, err
-		}
-		f.partial = f.partial[:0]
-		p = p[i+1:]
-	}
-	for len(p) > 0 {
-		i := bytes.IndexByte(p, '\n')
-		if i < 0 {
-			f.partial = append(f.partial, p...)
-			break
-		}
-		if err := f.line(p[:i+1]); err != nil {
-			return 0, err
-		}
-		p = p[i+1:]
-	}
-	return n, nil
+	c.keys = append(c.keys, k)
+	return true
 }
 
-func (f *filter) line(l []byte) error {
-	if id, ok := dedup.TopLevelID(l); ok {
-		k := dedup.KeyOf(id)
-		if !f.idx.Claim(k, f.owner) {
-			f.dropped++
-			return nil
-		}
-		f.claimed = append(f.claimed, k)
-	}
-	_, err := f.w.Write(l)
-	return err
-}
-
-// close checks that the last line was complete.
-func (f *filter) close() error {
-	if len(f.partial) > 0 {
-		return io.ErrShortWrite
-	}
-	return nil
+// reset starts a new attempt at the same blob: the earlier attempt's claims are given up.
+func (c *claims) reset() {
+	c.release()
+	c.dropped = 0
 }
 
 // commit records the claimed records as written: their lines are appended.
-func (f *filter) commit(now time.Time) {
-	if f.idx != nil {
-		f.idx.Commit(f.claimed, f.owner, now)
-	}
-	f.claimed = f.claimed[:0]
+func (c *claims) commit(now time.Time) {
+	c.idx.Commit(c.keys, c.owner, now)
+	c.keys = c.keys[:0]
 }
 
 // release gives the claims up: the blob was not written and will be retried.
-func (f *filter) release() {
-	if f.idx != nil && len(f.claimed) > 0 {
-		f.idx.Release(f.claimed, f.owner)
+func (c *claims) release() {
+	if len(c.keys) > 0 {
+		c.idx.Release(c.keys, c.owner)
 	}
-	f.claimed = f.claimed[:0]
+	c.keys = c.keys[:0]
 }

@@ -23,6 +23,10 @@ const edgeWarning = 24 * time.Hour
 // commitEvery bounds how much a crash can make the next run fetch again.
 const commitEvery = 10 * time.Second
 
+// commitKeys bounds the record keys waiting for a commit (20 bytes each), so that memory does
+// not grow with a run's volume.
+const commitKeys = 1 << 16
+
 // typeRun fetches one content type.
 type typeRun struct {
 	o      Options
@@ -36,6 +40,8 @@ type typeRun struct {
 
 	blobs sync.WaitGroup
 	seen  map[string]bool // contentIds handled in this run (listing may repeat an entry)
+
+	commitMu sync.Mutex // one commit of the type at a time
 
 	mu         sync.Mutex
 	done       map[string]time.Time // written since the last commit: contentId → expiration
@@ -221,19 +227,22 @@ func (r *typeRun) fetch(ctx context.Context, c activity.Content) {
 	if meta.ContentType == "" {
 		meta.ContentType = r.res.ContentType
 	}
-	owner := nextOwner.Add(1)
-	f := &filter{idx: r.o.Records, owner: owner}
+	opts := blob.Options{MaxRecord: r.o.MaxRecord}
+	var cl *claims
+	if r.o.Records != nil {
+		cl = newClaims(r.o.Records)
+		opts.Keep = cl.keep
+	}
 	var records int
 	err := r.o.API.Download(ctx, c, func(body io.Reader) error {
 		if err := sp.Reset(); err != nil {
 			return err
 		}
-		f.reset(sp)
-		n, err := blob.LinesLimit(body, meta, f, r.o.MaxRecord)
-		records = n
-		if err == nil {
-			err = f.close()
+		if cl != nil {
+			cl.reset()
 		}
+		n, err := blob.LinesWith(body, meta, sp, opts)
+		records = n
 		return err
 	})
 	if err == nil {
@@ -242,15 +251,16 @@ func (r *typeRun) fetch(ctx context.Context, c activity.Content) {
 			_, err = r.out.Append(rd)
 		}
 	}
-	if err == nil {
-		f.commit(r.now)
-	} else {
-		f.release()
+	if cl != nil {
+		if err == nil {
+			cl.commit(r.now)
+		} else {
+			cl.release()
+		}
+		r.mu.Lock()
+		r.res.Duplicates += int64(cl.dropped)
+		r.mu.Unlock()
 	}
-	records -= f.dropped
-	r.mu.Lock()
-	r.res.Duplicates += int64(f.dropped)
-	r.mu.Unlock()
 	switch {
 	case err == nil:
 		r.written(c, int64(records), sp.Len())
@@ -275,7 +285,7 @@ func (r *typeRun) written(c activity.Content, records, bytes int64) {
 	if t := c.Created(); t.After(r.res.Newest) {
 		r.res.Newest = t
 	}
-	due := time.Since(r.lastCommit) > commitEvery
+	due := time.Since(r.lastCommit) > commitEvery || (r.o.Records != nil && r.o.Records.Unflushed() > commitKeys)
 	r.mu.Unlock()
 	if r.o.Progress != nil {
 		r.o.Progress.Written(r.res.ContentType, records, bytes)
@@ -304,9 +314,36 @@ func (r *typeRun) failBlob(c activity.Content, err error) {
 // output, then the state, so the state never claims lines that a crash could take back. A
 // non-zero end also moves the type's saved end.
 func (r *typeRun) commit(end time.Time) error {
+	r.commitMu.Lock()
+	defer r.commitMu.Unlock()
+	// Take what is to be recorded, then let the workers go on while the fsyncs run: every blob
+	// taken here was appended before the size is read below.
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	r.lastCommit = time.Now()
+	done, failed, gone := r.done, r.failed, r.gone
+	r.done, r.failed, r.gone = map[string]time.Time{}, map[string]state.Pending{}, map[string]bool{}
+	r.mu.Unlock()
+	err := r.record(end, done, failed, gone)
+	if err != nil {
+		r.mu.Lock()
+		for id, exp := range done {
+			r.done[id] = exp
+		}
+		for id, p := range failed {
+			if _, newer := r.failed[id]; !newer {
+				r.failed[id] = p
+			}
+		}
+		for id := range gone {
+			r.gone[id] = true
+		}
+		r.mu.Unlock()
+	}
+	return err
+}
+
+// record makes the taken blobs durable and saves them in the state.
+func (r *typeRun) record(end time.Time, done map[string]time.Time, failed map[string]state.Pending, gone map[string]bool) error {
 	// The size first: everything up to it was appended before the sync below, so the state
 	// never records a size that covers lines it does not know about.
 	size, err := r.out.Size()
@@ -321,7 +358,6 @@ func (r *typeRun) commit(end time.Time) error {
 	if err != nil {
 		return err
 	}
-	done, failed, gone := r.done, r.failed, r.gone
 	err = r.o.Store.Update(r.now, func(s *state.State) {
 		t := s.Types[r.res.ContentType]
 		if t == nil {
@@ -360,6 +396,5 @@ func (r *typeRun) commit(end time.Time) error {
 	if err != nil {
 		return fmt.Errorf("save progress of %s: %w", r.res.ContentType, err)
 	}
-	r.done, r.failed, r.gone = map[string]time.Time{}, map[string]state.Pending{}, map[string]bool{}
 	return nil
 }
