@@ -210,7 +210,13 @@ func (w *Writer) Sync() error {
 	if w.broken != nil {
 		return fmt.Errorf("sync %s: refused after an earlier failure: %w", w.path, w.broken)
 	}
-	if err := w.f.Sync(); err != nil {
+	// The fsync runs without the mutex, so appends go on meanwhile: it covers at least all
+	// that was written before it started, which is what callers rely on.
+	f := w.f
+	w.mu.Unlock()
+	err := f.Sync()
+	w.mu.Lock()
+	if err != nil {
 		w.broken = fmt.Errorf("fsync: %w", err)
 		return fmt.Errorf("sync %s: %w", w.path, err)
 	}
