@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -59,7 +60,8 @@ func TestCredentialKinds(t *testing.T) {
 			for name, content := range tt.files {
 				writeFile(t, filepath.Join(h.dir, name), content)
 			}
-			code, stdout, stderr := h.runApp(tt.env, "check")
+			env := append([]string{"O365_LOG_LEVEL=DEBUG"}, tt.env...)
+			code, stdout, stderr := h.runApp(env, "check")
 			if code != tt.code {
 				t.Errorf("check: exit %d, want %d", code, tt.code)
 			}
@@ -68,10 +70,23 @@ func TestCredentialKinds(t *testing.T) {
 			}
 			if tt.code == 0 {
 				out, errOut := "", ""
-				if code, out, errOut = h.runApp(tt.env, "subscriptions", "list"); code != 0 {
+				if code, out, errOut = h.runApp(env, "subscriptions", "list"); code != 0 {
 					t.Errorf("subscriptions list: exit %d\n%s%s", code, out, errOut)
 				}
 				stdout, stderr = stdout+out, stderr+errOut
+				// A whole fetch at debug level: the secret must not reach debug.log either.
+				if code, out, errOut = h.runApp(env); code != 0 {
+					t.Errorf("fetch: exit %d\n%s%s", code, out, errOut)
+				}
+				stdout, stderr = stdout+out, stderr+errOut
+				debugLog, err := os.ReadFile(filepath.Join(h.debug, "debug.log"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !strings.Contains(string(debugLog), "level=DEBUG") {
+					t.Errorf("debug.log holds no debug line: the search proves nothing")
+				}
+				stderr += string(debugLog)
 			}
 			for _, s := range []string{secret, "pfx-pass"} {
 				if strings.Contains(stdout+stderr, s) {
