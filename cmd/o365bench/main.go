@@ -1,3 +1,5 @@
+//go:build unix
+
 // Command o365bench measures the real o365logfetch binary against the emulator on loopback and
 // prints one table: time, CPU and peak memory next to a minimal downloader of the same data
 // (the floor), memory at three times the data and for one 100 MB blob, and request pacing
