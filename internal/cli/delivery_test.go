@@ -3,11 +3,13 @@ package cli_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -308,5 +310,49 @@ func TestHugeRecordFailsOnlyItsBlob(t *testing.T) {
 	recs := h.lines("Audit.General")
 	if len(recs) != 3*len(ok) || containsID(recs, huge.RecordIDs[0]) {
 		t.Errorf("lines = %d, want %d without the huge blob's records", len(recs), 3*len(ok))
+	}
+}
+
+// A blob that keeps failing holds its type's end back for a day at most; after that it stays
+// pending by id while the end moves on.
+func TestLongFailingBlobStopsHoldingTheEnd(t *testing.T) {
+	h := newHarness(t, setup{types: []string{"Audit.Exchange"}})
+	now := h.clock.Now()
+	blobs := h.srv.Generate("Audit.Exchange", now.Add(-3*time.Hour), now.Add(-time.Minute), time.Hour, 2)
+	bad := blobs[0]
+	h.srv.FailBlob(bad.ContentID, 503)
+	h.mustRun(1)
+	statePath := filepath.Join(h.state, "o365logfetch-state.json")
+	end := func() time.Time {
+		var st struct {
+			Types map[string]struct {
+				End     time.Time                  `json:"end"`
+				Pending map[string]json.RawMessage `json:"pending"`
+			} `json:"types"`
+		}
+		data, err := os.ReadFile(statePath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(data, &st); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := st.Types["Audit.Exchange"].Pending[bad.ContentID]; !ok {
+			t.Fatalf("blob %s is not pending:\n%s", bad.ContentID, data)
+		}
+		return st.Types["Audit.Exchange"].End
+	}
+	if e := end(); e.After(bad.Created) {
+		t.Fatalf("end %s passed the failed blob created %s", e, bad.Created)
+	}
+	// Two days of failures later (as the state tells it), the end moves on.
+	data, _ := os.ReadFile(statePath)
+	old := now.Add(-48 * time.Hour).UTC().Format(time.RFC3339)
+	data = []byte(regexp.MustCompile(`"firstFailure": *"[^"]*"`).ReplaceAllString(string(data), `"firstFailure":"`+old+`"`))
+	writeFile(t, statePath, string(data))
+	h.clock.Advance(time.Minute)
+	h.mustRun(1)
+	if e := end(); e.Before(now) {
+		t.Errorf("end %s still held back by a blob failing for two days", e)
 	}
 }

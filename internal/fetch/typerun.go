@@ -20,6 +20,9 @@ import (
 // edgeWarning is how close to the 7-day edge a type's progress may get before we warn.
 const edgeWarning = 24 * time.Hour
 
+// pinFor is how long a failing blob holds its type's saved end back.
+const pinFor = 24 * time.Hour
+
 // commitEvery bounds how much a crash can make the next run fetch again.
 const commitEvery = 10 * time.Second
 
@@ -38,8 +41,9 @@ type typeRun struct {
 	spools chan *sink.Spool
 	cancel context.CancelCauseFunc
 
-	blobs sync.WaitGroup
-	seen  map[string]bool // contentIds handled in this run (listing may repeat an entry)
+	blobs   sync.WaitGroup
+	seen    map[string]bool          // contentIds handled in this run (listing may repeat an entry)
+	pending map[string]state.Pending // blobs pending from earlier runs (read only)
 
 	commitMu sync.Mutex // one commit of the type at a time
 
@@ -55,6 +59,7 @@ func (r *typeRun) run(ctx context.Context) {
 	ct := r.res.ContentType
 	log := r.o.Log.With("content_type", ct)
 	saved := r.o.Store.Type(ct)
+	r.pending = saved.Pending
 	r.seen = map[string]bool{}
 	r.done = map[string]time.Time{}
 	r.failed = map[string]state.Pending{}
@@ -305,6 +310,12 @@ func (r *typeRun) failBlob(c activity.Content, err error) {
 	r.res.Failed = append(r.res.Failed, c.ContentID)
 	r.failed[c.ContentID] = state.Pending{ContentURI: c.ContentURI, ContentCreated: c.ContentCreated,
 		ContentExpiration: c.ContentExpiration, Error: err.Error(), FirstFailure: r.now}
+	// A blob that has been failing for a day stops holding the end back: it stays pending by
+	// id, but the end no longer stands still for days, making every run list a growing period
+	// and finally report as lost a period that was fetched.
+	if p, ok := r.pending[c.ContentID]; ok && !p.FirstFailure.IsZero() && r.now.Sub(p.FirstFailure) > pinFor {
+		return
+	}
 	if t := c.Created(); !t.IsZero() && (r.oldest.IsZero() || t.Before(r.oldest)) {
 		r.oldest = t
 	}
