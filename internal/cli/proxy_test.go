@@ -14,6 +14,7 @@ import (
 type connectProxy struct {
 	ln      net.Listener
 	refuse  bool
+	resolve map[string]string // host:port → address to dial instead (names that resolve nowhere)
 	mu      sync.Mutex
 	tunnels []string // CONNECT targets, one per tunnel
 	wg      sync.WaitGroup
@@ -30,6 +31,16 @@ func startProxy(t *testing.T, refuse bool) *connectProxy {
 	go p.serve()
 	t.Cleanup(func() { ln.Close(); p.wg.Wait() })
 	return p
+}
+
+// Resolve makes the proxy dial addr for CONNECT requests to hostport.
+func (p *connectProxy) Resolve(hostport, addr string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.resolve == nil {
+		p.resolve = map[string]string{}
+	}
+	p.resolve[hostport] = addr
 }
 
 func (p *connectProxy) URL() string { return "http://" + p.ln.Addr().String() }
@@ -66,7 +77,13 @@ func (p *connectProxy) handle(c net.Conn) {
 		io.WriteString(c, "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
 		return
 	}
-	up, err := net.Dial("tcp", req.Host)
+	target := req.Host
+	p.mu.Lock()
+	if addr, ok := p.resolve[target]; ok {
+		target = addr
+	}
+	p.mu.Unlock()
+	up, err := net.Dial("tcp", target)
 	if err != nil {
 		io.WriteString(c, "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
 		return

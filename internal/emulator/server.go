@@ -76,6 +76,19 @@ func StartTLS(cfg Config, addr string) (*Server, error) {
 	return s, nil
 }
 
+// ProxiedHost is a name the emulator's certificate also covers. It resolves nowhere: a client
+// reaches it only through a proxy that maps it to the emulator, which is how a test proves the
+// client honours HTTPS_PROXY (Go never proxies loopback addresses or localhost).
+const ProxiedHost = "o365.emulator.test"
+
+// UseHost makes the emulator name itself host (same port) in the URLs it hands out, and in
+// URL, Resource and APIRoot.
+func (s *Server) UseHost(host string) {
+	_, port, _ := net.SplitHostPort(s.ln.Addr().String())
+	s.URL = "https://" + net.JoinHostPort(host, port)
+	s.SetURL(s.URL)
+}
+
 // Close stops the server and its clients' idle connections.
 func (s *Server) Close() {
 	_ = s.srv.Close()
@@ -149,7 +162,7 @@ func newServerPKI() (caPEM []byte, leaf tls.Certificate, pool *x509.CertPool, er
 		NotAfter:     now.Add(10 * 365 * 24 * time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:     []string{"localhost"},
+		DNSNames:     []string{"localhost", ProxiedHost},
 		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1"), net.IPv6loopback},
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
