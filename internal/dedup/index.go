@@ -57,7 +57,8 @@ type Index struct {
 	unflushed []entry        // committed but not yet in the journal
 	file      *os.File       // the journal, once this run appends to it
 	spillAt   int
-	err       error // a run file that could not be written or read: the index is unusable
+	scratch   []entry // reused by spill
+	err       error   // a run file that could not be written or read: the index is unusable
 }
 
 // Open loads the index of dir, dropping keys older than horizon. A missing file is an empty
@@ -156,10 +157,13 @@ func (x *Index) add(k Key, h uint32) {
 }
 
 func (x *Index) spill() {
-	entries := make([]entry, 0, len(x.recent))
+	// The slice and the map are reused from spill to spill: each refills to the same size, and
+	// garbage of that size would let the heap (and RSS) grow by as much between collections.
+	entries := x.scratch[:0]
 	for k, h := range x.recent {
 		entries = append(entries, entry{k, h})
 	}
+	x.scratch = entries
 	r, err := spill(x.dir, entries)
 	if err != nil {
 		// Keep the keys in memory: correct, only not flat. Say so once at Compact.
@@ -167,7 +171,7 @@ func (x *Index) spill() {
 		return
 	}
 	x.runs = append(x.runs, r)
-	x.recent = make(map[Key]uint32, len(x.recent)) // a fresh map: a cleared one keeps its size
+	clear(x.recent)
 }
 
 // Claim reports whether the record is new. If so it is reserved for owner until Commit or

@@ -70,7 +70,8 @@ func (r *run) find(k Key) (uint32, bool, error) {
 	}
 	lo := b * fenceEvery
 	n := min(fenceEvery, r.n-lo)
-	buf := make([]byte, n*entrySize)
+	var block [fenceEvery * entrySize]byte
+	buf := block[:n*entrySize]
 	if _, err := r.f.ReadAt(buf, int64(lo*entrySize)); err != nil && err != io.EOF {
 		return 0, false, fmt.Errorf("record index run: %w", err)
 	}
