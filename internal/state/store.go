@@ -150,7 +150,19 @@ func readLegacy(path string) (end time.Time, ok bool, err error) {
 	if perr != nil || secs == "" || !digits(secs) || !digits(frac) || n > maxLegacy {
 		return time.Time{}, false, fmt.Errorf("%s holds %q, not epoch seconds; fix it, or remove it to start from initialLookback", path, abbrev(text))
 	}
-	return time.Unix(n, 0).UTC(), true, nil
+	return legacyStart(time.Unix(n, 0).UTC(), time.Local), true, nil
+}
+
+// legacyStart is where to continue after the old tool's saved end. That tool formatted its
+// window times in the machine's local zone, and the API reads them as UTC: west of UTC every
+// window it listed lagged by the zone's offset, so the content of the last such stretch before
+// its saved end was never fetched. Start that much earlier. East of UTC its windows ran ahead,
+// which skipped nothing.
+func legacyStart(end time.Time, zone *time.Location) time.Time {
+	if _, offset := end.In(zone).Zone(); offset < 0 {
+		return end.Add(time.Duration(offset) * time.Second)
+	}
+	return end
 }
 
 // maxLegacy is 9999-12-31T23:59:59Z: beyond it the value is garbage.

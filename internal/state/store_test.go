@@ -494,3 +494,30 @@ func FuzzOpen(f *testing.F) {
 		}
 	})
 }
+
+func TestLegacyStartMakesUpForTheOldToolsLocalTimes(t *testing.T) {
+	end := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name string
+		zone *time.Location
+		want time.Time
+	}{
+		{"UTC", time.UTC, end},
+		{"east of UTC skipped nothing", time.FixedZone("CET", 3600), end},
+		{"west of UTC lagged by the offset", time.FixedZone("EST", -5*3600), end.Add(-5 * time.Hour)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := legacyStart(end, tt.zone); !got.Equal(tt.want) {
+				t.Errorf("legacyStart = %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestMain pins the local zone: what the old tool's time.log means depends on it (see
+// legacyStart), and the tests must not depend on the machine's.
+func TestMain(m *testing.M) {
+	time.Local = time.UTC
+	os.Exit(m.Run())
+}
