@@ -49,10 +49,10 @@ type Store struct {
 	path string
 
 	mu sync.Mutex
-	// st is what is on disk, or what Open derived when nothing was saved
-	// yet. It is replaced, never modified, so a failed Update leaves it as
-	// it was.
-	st *State
+	// st is what is on disk, or what Open derived when nothing was saved yet. A failed Update
+	// restores it from saved.
+	st    *State
+	saved []byte // the encoding last written (or read at Open); nil before any
 
 	legacy   time.Time
 	legacyOK bool
@@ -74,6 +74,7 @@ func Open(dir string) (*Store, error) {
 		if err != nil {
 			return nil, err
 		}
+		s.saved = data
 	case errors.Is(err, fs.ErrNotExist):
 		s.st = newState()
 		end, ok, err := readLegacy(filepath.Join(dir, LegacyFileName))
@@ -218,32 +219,48 @@ func (s *Store) Type(contentType string) Type {
 func (s *Store) Update(now time.Time, fn func(*State)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	next := s.st.Clone()
-	fn(next)
-	next.Version = Version
-	next.Prune(now)
-	for name, t := range next.Types {
+	// fn works on the state itself, not a copy: the known-blob ledger can be large, and a deep
+	// copy per save cost more than keeping the last saved encoding, which a failed save restores.
+	fn(s.st)
+	s.st.Version = Version
+	s.st.Prune(now)
+	for name, t := range s.st.Types {
 		if t == nil {
-			delete(next.Types, name)
+			delete(s.st.Types, name)
 		}
 	}
-	if err := s.save(next); err != nil {
+	if err := s.save(s.st); err != nil {
+		if prev, rerr := s.last(); rerr == nil {
+			s.st = prev
+		} else {
+			err = errors.Join(err, fmt.Errorf("and the last saved state could not be restored: %w", rerr))
+		}
 		return err
 	}
-	s.st = next
 	return nil
 }
 
-// save replaces the state file atomically and durably: a reader (or a crash)
-// sees the old file or the new one, never a mixture.
+// last is the state as last saved (or as Open found it, before any save).
+func (s *Store) last() (*State, error) {
+	if s.saved == nil {
+		st := newState()
+		st.LegacyEnd = s.legacy
+		return st, nil
+	}
+	return decode(s.path, s.saved)
+}
+
+// save writes st and keeps its encoding, from which a failed save later restores.
 func (s *Store) save(st *State) error {
-	data, err := json.MarshalIndent(st, "", "  ")
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(st); err != nil {
 		return fmt.Errorf("save state: %w", err)
 	}
-	data = append(data, '\n')
-	if err := atomicfile.WriteFile(s.path, data, 0o600); err != nil {
+	if err := atomicfile.WriteFile(s.path, buf.Bytes(), 0o600); err != nil {
 		return fmt.Errorf("save state: %w", err)
 	}
+	s.saved = buf.Bytes()
 	return nil
 }
