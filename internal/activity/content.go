@@ -2,7 +2,6 @@ package activity
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -172,17 +171,7 @@ func (c *capped) Read(p []byte) (int, error) {
 }
 
 func decodeListing(r io.Reader, entries *[]Content) error {
-	data, err := io.ReadAll(io.LimitReader(r, maxPageBytes+1))
-	if err != nil {
-		return err
-	}
-	if len(data) > maxPageBytes {
-		return fmt.Errorf("listing page larger than %d bytes", maxPageBytes)
-	}
-	if err := json.Unmarshal(data, entries); err != nil {
-		return fmt.Errorf("listing page is not a JSON array of content entries: %w", err)
-	}
-	return nil
+	return decodeBounded(r, entries, maxPageBytes, "listing page", "a JSON array of content entries")
 }
 
 // Download fetches one blob and hands its body to fn as a stream. If the connection drops

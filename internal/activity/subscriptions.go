@@ -56,15 +56,21 @@ func (c *Client) Stop(ctx context.Context, contentType string) error {
 }
 
 func decodeSmall(r io.Reader, v any) error {
-	data, err := io.ReadAll(io.LimitReader(r, maxSmallBody+1))
+	return decodeBounded(r, v, maxSmallBody, "answer", "the expected JSON")
+}
+
+// decodeBounded reads at most limit bytes of JSON into v: answers far bigger than any real one
+// are refused rather than read into memory. what names the answer, want what it should be.
+func decodeBounded(r io.Reader, v any, limit int, what, want string) error {
+	data, err := io.ReadAll(io.LimitReader(r, int64(limit)+1))
 	if err != nil {
 		return err
 	}
-	if len(data) > maxSmallBody {
-		return fmt.Errorf("answer larger than %d bytes", maxSmallBody)
+	if len(data) > limit {
+		return fmt.Errorf("%s larger than %d bytes", what, limit)
 	}
 	if err := json.Unmarshal(data, v); err != nil {
-		return fmt.Errorf("answer is not the expected JSON: %w", err)
+		return fmt.Errorf("%s is not %s: %w", what, want, err)
 	}
 	return nil
 }
