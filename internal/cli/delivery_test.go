@@ -359,3 +359,42 @@ func TestLongFailingBlobStopsHoldingTheEnd(t *testing.T) {
 		t.Errorf("end %s still held back by a blob failing for two days", e)
 	}
 }
+
+// SIGTERM (systemd stopping the unit, Ctrl-C) ends a run promptly with exit 1, keeping what
+// was written; the next run completes without losing or repeating a record.
+func TestSIGTERMStopsPromptlyAndKeepsProgress(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildBinary(t)
+	h := newHarness(t, setup{types: []string{"Audit.Exchange"}})
+	now := time.Now()
+	h.srv.Generate("Audit.Exchange", now.Add(-10*time.Hour), now.Add(-time.Minute), 3*time.Minute, 3)
+	h.srv.SetFaults(emulator.Faults{Latency: 40 * time.Millisecond})
+	ca := filepath.Join(h.dir, "ca.pem")
+	writeFile(t, ca, string(h.srv.CAPEM()))
+	cmd := exec.Command(bin, "--config", h.cfg)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "SSL_CERT_FILE=" + ca}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return h.srv.Stats().BlobDownloads >= 5 })
+	stopped := time.Now()
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("after SIGTERM: %v, want exit 1\n%s", err, stderr.String())
+	}
+	if d := time.Since(stopped); d > 10*time.Second {
+		t.Errorf("the run took %v to stop", d)
+	}
+	if h.srv.Stats().BlobDownloads >= len(h.srv.Blobs("Audit.Exchange")) {
+		t.Fatal("the run finished before the signal: the test proves nothing")
+	}
+	h.srv.SetFaults(emulator.Faults{})
+	h.mustRun(0)
+	h.exactlyOnce("Audit.Exchange")
+}

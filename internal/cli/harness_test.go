@@ -122,6 +122,11 @@ func newHarness(t *testing.T, s setup) *harness {
 	for i, c := range types {
 		fmt.Fprintf(&ct, "type%d = %s\n", i, c)
 	}
+	fetch := s.fetch
+	if !strings.Contains(fetch, "requestsPerMinute") {
+		// Pacing is tested on its own; here it would only make every test wait.
+		fetch += "\nrequestsPerMinute = 60000"
+	}
 	ec := srv.Emulator.Config()
 	h.cfg = filepath.Join(h.dir, "o365_logs.cfg")
 	writeFile(t, h.cfg, fmt.Sprintf(`[API_SETTINGS]
@@ -146,7 +151,7 @@ timeKeeperLocation = %s
 workers = 4
 %s
 `, ec.TenantDomain, ec.TenantID, ec.ClientID, srv.URL, srv.Resource(), cred.Thumbprint, keyFile, s.api,
-		ct.String(), h.out, h.debug, h.state, s.fetch))
+		ct.String(), h.out, h.debug, h.state, fetch))
 	return h
 }
 
