@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -49,14 +50,16 @@ func TestCronRunsCatchLateContentAndDropDuplicates(t *testing.T) {
 	_ = again
 }
 
-// 15 % of API requests fail transiently, in every way the API fails: all records arrive, once.
+// 15 % of API requests fail transiently, in every way the API fails, and 15 % of token
+// requests: all records arrive, once. (A token request gives up after 5 tries, so a higher
+// token fault rate would make the test fail now and then by design.)
 func TestTransientFaultsLoseNothing(t *testing.T) {
 	h := newHarness(t, setup{emu: emulator.Config{Seed: 7}, types: []string{"Audit.Exchange", "Audit.General", "DLP.All"}})
 	now := h.clock.Now()
 	for _, ct := range []string{"Audit.Exchange", "Audit.General", "DLP.All"} {
 		h.srv.Generate(ct, now.Add(-3*time.Hour), now.Add(-time.Minute), 10*time.Minute, 6)
 	}
-	h.srv.SetFaults(emulator.Faults{ServerError: 0.03, HTMLError: 0.03, Throttle429: 0.03, Throttle403: 0.03, Drop: 0.03, TokenError: 0.3})
+	h.srv.SetFaults(emulator.Faults{ServerError: 0.03, HTMLError: 0.03, Throttle429: 0.03, Throttle403: 0.03, Drop: 0.03, TokenError: 0.15})
 	_, stderr := h.mustRun(0)
 	for _, ct := range []string{"Audit.Exchange", "Audit.General", "DLP.All"} {
 		h.exactlyOnce(ct)
@@ -397,4 +400,39 @@ func TestSIGTERMStopsPromptlyAndKeepsProgress(t *testing.T) {
 	h.srv.SetFaults(emulator.Faults{})
 	h.mustRun(0)
 	h.exactlyOnce("Audit.Exchange")
+}
+
+// The blob ledger alone (record dedup off) keeps a re-listed blob from being written again, and
+// a ledger left in the state file by an earlier build is taken over.
+func TestBlobLedgerWithoutRecordDedup(t *testing.T) {
+	h := newHarness(t, setup{types: []string{"Audit.Exchange"}, fetch: "recordDedupHorizon = 0"})
+	now := h.clock.Now()
+	blobs := h.srv.Generate("Audit.Exchange", now.Add(-50*time.Minute), now.Add(-time.Minute), 10*time.Minute, 2)
+	// An earlier build recorded the first blob in the state file's ledger.
+	if err := os.MkdirAll(h.state, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(h.state, "o365logfetch-state.json"), `{"version":1,"types":{"Audit.Exchange":{
+		"end":"`+now.Add(-2*time.Hour).UTC().Format(time.RFC3339)+`",
+		"known":{"`+blobs[0].ContentID+`":"`+blobs[0].Expiration.Format(time.RFC3339)+`"}}}}`)
+	h.mustRun(0)
+	if containsID(h.lines("Audit.Exchange"), blobs[0].RecordIDs[0]) {
+		t.Fatal("a blob in the state file's ledger was fetched again")
+	}
+	if got := len(h.lines("Audit.Exchange")); got != 2*(len(blobs)-1) {
+		t.Fatalf("lines = %d, want %d", got, 2*(len(blobs)-1))
+	}
+	// The next run lists the overlap again: every blob is known, nothing is written twice.
+	h.clock.Advance(time.Minute)
+	stdout, _ := h.mustRun(0, "--summary", "json")
+	if got := len(h.lines("Audit.Exchange")); got != 2*(len(blobs)-1) {
+		t.Errorf("lines after the second run = %d, want %d", got, 2*(len(blobs)-1))
+	}
+	if !strings.Contains(stdout, `"blobs_known":`+strconv.Itoa(len(blobs))) {
+		t.Errorf("second run does not count %d known blobs: %s", len(blobs), stdout)
+	}
+	data, _ := os.ReadFile(filepath.Join(h.state, "o365logfetch-state.json"))
+	if strings.Contains(string(data), `"known"`) {
+		t.Errorf("the state file still carries the ledger:\n%s", data)
+	}
 }

@@ -64,9 +64,15 @@ type Index struct {
 // Open loads the index of dir, dropping keys older than horizon. A missing file is an empty
 // index. A partial last entry (a crash while flushing) is cut: the state never relied on it.
 func Open(dir string, horizon time.Duration, now time.Time) (*Index, error) {
+	return OpenFile(dir, FileName, horizon, now)
+}
+
+// OpenFile is Open for an index of another name in dir: the same structure also remembers
+// which blobs were written.
+func OpenFile(dir, name string, horizon time.Duration, now time.Time) (*Index, error) {
 	x := &Index{
 		dir:      dir,
-		path:     filepath.Join(dir, FileName),
+		path:     filepath.Join(dir, name),
 		horizon:  horizon,
 		oldest:   hourOf(now.Add(-horizon)),
 		recent:   map[Key]uint32{},

@@ -53,6 +53,9 @@ type Options struct {
 	MaxRecord int
 	// Records is the open record index (set by Run).
 	Records *dedup.Index
+	// Blobs is the ledger of blobs written (set by Run): a blob listed again (overlap,
+	// backfill) is not downloaded again while Microsoft could still list it.
+	Blobs *dedup.Index
 
 	// Progress, when set, hears of every blob as it is queued and as it is written. It is
 	// called from many goroutines.
@@ -64,6 +67,10 @@ type Progress interface {
 	Queued(contentType string)
 	Written(contentType string, records, bytes int64)
 }
+
+// BlobsFileName is the ledger of written blobs under timeKeeperLocation. Its keys are kept
+// as long as Microsoft may still list the blob (7 days after it became available).
+const BlobsFileName = "o365logfetch-blobs.idx"
 
 // DefaultRecordHorizon: Microsoft re-delivers a record in another blob typically within hours;
 // a day catches those while keeping the index small (20 bytes a record: a tenant writing a
@@ -141,6 +148,13 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		defer idx.Close()
 		o.Records = idx
 	}
+	blobs, err := dedup.OpenFile(o.SpoolDir, BlobsFileName, window.Retention+time.Hour, now)
+	if err != nil {
+		return res, err
+	}
+	defer blobs.Close()
+	o.Blobs = blobs
+	adoptLedger(o, now)
 	if err := recoverTails(o, writers, now); err != nil {
 		return res, err
 	}
@@ -162,6 +176,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		if err := o.Records.Compact(now, outs.sync); err != nil {
 			o.Log.Warn("could not compact the record index; it stays valid and is compacted next run", "error", err)
 		}
+	}
+	if err := o.Blobs.Compact(now, outs.sync); err != nil {
+		o.Log.Warn("could not compact the blob ledger; it stays valid and is compacted next run", "error", err)
 	}
 	res.Duration = o.Now().Sub(started)
 	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
@@ -283,4 +300,26 @@ func (o *outputs) sync() error {
 		}
 	}
 	return nil
+}
+
+// adoptLedger moves a ledger kept in the state file (by earlier builds) into the blob ledger;
+// the next save of each type leaves it out of the state.
+func adoptLedger(o Options, now time.Time) {
+	for _, t := range o.Store.Snapshot().Types {
+		keys := make([]dedup.Key, 0, len(t.Known))
+		for id := range t.Known {
+			keys = append(keys, dedup.KeyOf(id))
+		}
+		o.Blobs.Remember(keys, now)
+	}
+}
+
+// flushIndexes makes the blob ledger and the record index durable, both only for what was
+// committed before the outputs were fsynced (each takes its batch before calling the next).
+func flushIndexes(o Options, syncOutputs func() error) error {
+	sync := syncOutputs
+	if o.Records != nil {
+		sync = func() error { return o.Records.Flush(syncOutputs) }
+	}
+	return o.Blobs.Flush(sync)
 }

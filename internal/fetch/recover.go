@@ -43,12 +43,10 @@ func recoverTails(o Options, writers map[string]*sink.Writer, now time.Time) err
 		o.Log.Warn("an interrupted run wrote records after its last save: they will not be written again",
 			"content_type", ct, "file", w.Path(), "records", len(keys), "bytes", size-committed.Size)
 	}
-	if o.Records != nil {
-		// The tail's lines may still sit in the page cache after a kill: make them as durable as
-		// the index that is about to name them.
-		if err := o.Records.Flush((&outputs{writers: writers}).sync); err != nil {
-			return err
-		}
+	// The tail's lines may still sit in the page cache after a kill: make them as durable as
+	// the indexes that are about to name them.
+	if err := flushIndexes(o, (&outputs{writers: writers}).sync); err != nil {
+		return err
 	}
 	return o.Store.Update(now, func(s *state.State) {
 		if s.Files == nil {

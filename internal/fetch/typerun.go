@@ -12,6 +12,7 @@ import (
 
 	"github.com/o365logfetch/o365logfetch/internal/activity"
 	"github.com/o365logfetch/o365logfetch/internal/blob"
+	"github.com/o365logfetch/o365logfetch/internal/dedup"
 	"github.com/o365logfetch/o365logfetch/internal/sink"
 	"github.com/o365logfetch/o365logfetch/internal/state"
 	"github.com/o365logfetch/o365logfetch/internal/window"
@@ -29,6 +30,12 @@ const commitEvery = 10 * time.Second
 // commitKeys bounds the record keys waiting for a commit (20 bytes each), so that memory does
 // not grow with a run's volume.
 const commitKeys = 1 << 16
+
+// blobClaim reserves a blob in the ledger while it is fetched.
+type blobClaim struct {
+	key   dedup.Key
+	owner uint64
+}
 
 // typeRun fetches one content type.
 type typeRun struct {
@@ -75,7 +82,7 @@ func (r *typeRun) run(ctx context.Context) {
 	for _, w := range windows {
 		err := r.o.API.List(ctx, ct, w, func(page []activity.Content) error {
 			for _, c := range page {
-				r.offer(ctx, c, saved)
+				r.offer(ctx, c)
 			}
 			return nil
 		})
@@ -177,7 +184,7 @@ func (r *typeRun) retryPending(ctx context.Context, saved state.Type, log interf
 			r.expired(c, log)
 			continue
 		}
-		r.offer(ctx, c, saved)
+		r.offer(ctx, c)
 	}
 }
 
@@ -198,13 +205,14 @@ func (r *typeRun) lost(c activity.Content, why string, log interface{ Error(stri
 }
 
 // offer queues a listed blob unless it was written before or is already queued.
-func (r *typeRun) offer(ctx context.Context, c activity.Content, saved state.Type) {
+func (r *typeRun) offer(ctx context.Context, c activity.Content) {
 	if r.seen[c.ContentID] {
 		return
 	}
 	r.seen[c.ContentID] = true
 	r.res.Listed++
-	if _, ok := saved.Known[c.ContentID]; ok {
+	claim := blobClaim{key: dedup.KeyOf(c.ContentID), owner: nextOwner.Add(1)}
+	if !r.o.Blobs.Claim(claim.key, claim.owner) {
 		r.res.Known++
 		return
 	}
@@ -214,13 +222,19 @@ func (r *typeRun) offer(ctx context.Context, c activity.Content, saved state.Typ
 	r.blobs.Add(1)
 	r.pool.Go(func() error {
 		defer r.blobs.Done()
-		r.fetch(ctx, c)
+		r.fetch(ctx, c, claim)
 		return nil
 	})
 }
 
 // fetch downloads one blob into a spool and appends it to the output file in one piece.
-func (r *typeRun) fetch(ctx context.Context, c activity.Content) {
+func (r *typeRun) fetch(ctx context.Context, c activity.Content, claim blobClaim) {
+	written := false
+	defer func() {
+		if !written { // free for the retry
+			r.o.Blobs.Release([]dedup.Key{claim.key}, claim.owner)
+		}
+	}()
 	if ctx.Err() != nil {
 		r.failBlob(c, ctx.Err())
 		return
@@ -265,6 +279,11 @@ func (r *typeRun) fetch(ctx context.Context, c activity.Content) {
 		r.mu.Lock()
 		r.res.Duplicates += int64(cl.dropped)
 		r.mu.Unlock()
+	}
+	if written = err == nil; written {
+		// The ledger learns of the blob once its lines are appended, before the commit that
+		// may follow in r.written.
+		r.o.Blobs.Commit([]dedup.Key{claim.key}, claim.owner, r.now)
 	}
 	switch {
 	case err == nil:
@@ -361,12 +380,7 @@ func (r *typeRun) record(end time.Time, done map[string]time.Time, failed map[st
 	if err != nil {
 		return fmt.Errorf("size of %s: %w", r.out.Path(), err)
 	}
-	if r.o.Records != nil {
-		err = r.o.Records.Flush(r.outs.sync)
-	} else {
-		err = r.outs.sync()
-	}
-	if err != nil {
+	if err := flushIndexes(r.o, r.outs.sync); err != nil {
 		return err
 	}
 	err = r.o.Store.Update(r.now, func(s *state.State) {
@@ -375,14 +389,11 @@ func (r *typeRun) record(end time.Time, done map[string]time.Time, failed map[st
 			t = &state.Type{}
 			s.Types[r.res.ContentType] = t
 		}
-		if t.Known == nil {
-			t.Known = map[string]time.Time{}
-		}
+		t.Known = nil // kept in the blob ledger now (adoptLedger moved any left by earlier builds)
 		if t.Pending == nil {
 			t.Pending = map[string]state.Pending{}
 		}
-		for id, exp := range done {
-			t.Known[id] = exp
+		for id := range done {
 			delete(t.Pending, id)
 		}
 		for id := range gone {

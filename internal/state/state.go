@@ -43,9 +43,9 @@ type Type struct {
 	// before End has been listed and its lines durably written (or recorded
 	// in Pending).
 	End time.Time `json:"end"`
-	// Known maps the contentId of every blob whose lines are durable to its
-	// contentExpiration; the API may list such a blob again, and it must not
-	// be appended twice.
+	// Known is the ledger of written blobs as earlier builds kept it (contentId → expiration).
+	// The blob ledger file holds it now; a run takes over what it finds here and leaves it out
+	// of the next save.
 	Known map[string]time.Time `json:"known,omitempty"`
 	// Pending maps the contentId of blobs that failed to what is needed to
 	// retry them on the next run.
