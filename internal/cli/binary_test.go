@@ -28,8 +28,7 @@ func TestBinaryWithSSLCertFile(t *testing.T) {
 	now := time.Now()
 	h.srv.Generate("Audit.Exchange", now.Add(-2*time.Hour), now.Add(-time.Minute), 20*time.Minute, 4)
 	h.srv.Generate("DLP.All", now.Add(-2*time.Hour), now.Add(-time.Minute), time.Hour, 2)
-	ca := filepath.Join(h.dir, "ca.pem")
-	writeFile(t, ca, string(h.srv.CAPEM()))
+	ca := h.caFile()
 	env := filepath.Join(h.dir, "test.env")
 	writeFile(t, env, "O365_MANAGEMENT_API_CONFIG="+h.cfg+"\nO365_LOG_LEVEL=DEBUG\n")
 
@@ -90,8 +89,7 @@ func TestBinaryHonoursHTTPSProxy(t *testing.T) {
 	_, port, _ := net.SplitHostPort(strings.TrimPrefix(loopback, "https://"))
 	h.srv.UseHost(emulator.ProxiedHost)
 	replaceAll(t, h.cfg, loopback, h.srv.URL)
-	ca := filepath.Join(h.dir, "ca.pem")
-	writeFile(t, ca, string(h.srv.CAPEM()))
+	ca := h.caFile()
 	proxy := startProxy(t, false)
 	proxy.Resolve(net.JoinHostPort(emulator.ProxiedHost, port), "127.0.0.1:"+port)
 

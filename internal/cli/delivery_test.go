@@ -152,8 +152,7 @@ func TestKillNineAnywhereLosesNothing(t *testing.T) {
 	h.srv.Generate("Audit.AzureActiveDirectory", now.Add(-6*time.Hour), now.Add(-time.Minute), 6*time.Minute, 8)
 	h.srv.AddBlob(emulator.BlobSpec{ContentType: "Audit.Exchange", Created: now.Add(-3 * time.Hour), Records: 3000})
 	h.srv.SetFaults(emulator.Faults{Latency: 15 * time.Millisecond})
-	ca := filepath.Join(h.dir, "ca.pem")
-	writeFile(t, ca, string(h.srv.CAPEM()))
+	ca := h.caFile()
 
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
 	killed := 0
@@ -374,8 +373,7 @@ func TestSIGTERMStopsPromptlyAndKeepsProgress(t *testing.T) {
 	now := time.Now()
 	h.srv.Generate("Audit.Exchange", now.Add(-10*time.Hour), now.Add(-time.Minute), 3*time.Minute, 3)
 	h.srv.SetFaults(emulator.Faults{Latency: 40 * time.Millisecond})
-	ca := filepath.Join(h.dir, "ca.pem")
-	writeFile(t, ca, string(h.srv.CAPEM()))
+	ca := h.caFile()
 	cmd := exec.Command(bin, "--config", h.cfg)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "SSL_CERT_FILE=" + ca}
 	var stderr bytes.Buffer

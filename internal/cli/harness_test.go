@@ -166,6 +166,14 @@ func writeFile(t *testing.T, path, content string) {
 var fastRetry = activity.Retry{Attempts: 8, Base: 5 * time.Millisecond, Cap: 100 * time.Millisecond,
 	RetryAfterCap: 200 * time.Millisecond, Budget: 20 * time.Second}
 
+// caFile writes the emulator's CA where a child process can be pointed at it (SSL_CERT_FILE).
+func (h *harness) caFile() string {
+	h.t.Helper()
+	ca := filepath.Join(h.dir, "ca.pem")
+	writeFile(h.t, ca, string(h.srv.CAPEM()))
+	return ca
+}
+
 // run runs the tool in-process against the emulator.
 func (h *harness) run(args ...string) (code int, stdout, stderr string) {
 	h.t.Helper()
