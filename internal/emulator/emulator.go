@@ -288,7 +288,13 @@ func (e *Emulator) count(f func(*Stats)) {
 type recorder struct {
 	http.ResponseWriter
 	status int
+	logged sync.Once
+	log    func(status int)
 }
+
+// logNow puts the request in the log, once. A dropped connection calls it
+// before closing, so a client that sees the drop also sees it in the log.
+func (w *recorder) logNow() { w.logged.Do(func() { w.log(w.status) }) }
 
 func (w *recorder) WriteHeader(code int) {
 	if w.status == 0 {
@@ -308,9 +314,9 @@ func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // ServeHTTP routes a request to the Azure AD or Activity API part.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rec := &recorder{ResponseWriter: w}
 	kind := "other"
-	defer func() {
+	rec := &recorder{ResponseWriter: w}
+	rec.log = func(status int) {
 		e.mu.Lock()
 		e.requests = append(e.requests, Request{
 			Method:      r.Method,
@@ -319,11 +325,12 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			Host:        r.Host,
 			HasAuth:     r.Header.Get("Authorization") != "",
 			PublisherID: r.URL.Query().Get("PublisherIdentifier"),
-			Status:      rec.status,
+			Status:      status,
 			Kind:        kind,
 		})
 		e.mu.Unlock()
-	}()
+	}
+	defer rec.logNow()
 
 	e.mu.Lock()
 	latency := e.faults.Latency

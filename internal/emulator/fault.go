@@ -96,6 +96,9 @@ func (e *Emulator) answerFault(w http.ResponseWriter, f fault, method string) {
 // midBody, what was already written is flushed first, so the body is cut
 // short mid-stream; else nothing at all is answered.
 func dropConn(w http.ResponseWriter, midBody bool) {
+	if rec, ok := w.(*recorder); ok {
+		rec.logNow()
+	}
 	rc := http.NewResponseController(w)
 	if midBody {
 		_ = rc.Flush()
