@@ -302,3 +302,44 @@ func TestSpilledKeysAreRemembered(t *testing.T) {
 	}
 	z.Close()
 }
+
+// A spill moves the written keys to a run; keys claimed by a blob still being written stay
+// claimed by it, and its commit or release still counts.
+func TestClaimsOutliveASpill(t *testing.T) {
+	defer func(n int) { spillAt = n }(spillAt)
+	spillAt = 64
+	now := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	x, err := Open(t.TempDir(), 24*time.Hour, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	kept, dropped := KeyOf("claimed-then-committed"), KeyOf("claimed-then-released")
+	if !x.Claim(kept, 1) || !x.Claim(dropped, 2) {
+		t.Fatal("new keys refused")
+	}
+	for i := range 200 { // three spills while both claims are open
+		k := KeyOf(fmt.Sprintf("record-%d", i))
+		if !x.Claim(k, 3) {
+			t.Fatalf("new key %d refused", i)
+		}
+		x.Commit([]Key{k}, 3, now)
+	}
+	if len(x.runs) < 3 {
+		t.Fatalf("%d runs: the test did not spill", len(x.runs))
+	}
+	if x.Claim(kept, 9) || x.Claim(dropped, 9) {
+		t.Fatal("a claim was lost in a spill: another blob could write the record too")
+	}
+	x.Commit([]Key{kept}, 1, now)
+	x.Release([]Key{dropped}, 2)
+	if x.Claim(kept, 9) {
+		t.Error("a key committed after a spill is claimable again")
+	}
+	if !x.Claim(dropped, 9) {
+		t.Error("a key released after a spill stays refused: its record would be lost")
+	}
+	if got := x.Len(); got != 201 {
+		t.Errorf("len = %d, want 201", got)
+	}
+}

@@ -3,10 +3,10 @@
 // written twice.
 //
 // Memory stays flat however many records are remembered: recent keys sit in a bounded map, and
-// each time it fills they are spilled, sorted, to a scratch file of which only a Bloom filter
-// and a sparse index stay in memory (about 1.4 bytes a key). On disk every key takes 20 bytes:
-// an append-only journal, fsynced before the state relies on it, rewritten without expired
-// keys at the end of each run.
+// each time it fills they are spilled, grouped by hash, to a scratch file of which only a Bloom
+// filter and the group offsets stay in memory (about 1.3 bytes a key). On disk every key takes
+// 20 bytes: an append-only journal, fsynced before the state relies on it, rewritten without
+// expired keys at the end of each run.
 package dedup
 
 import (
@@ -40,6 +40,11 @@ type entry struct {
 	hour uint32
 }
 
+type claim struct {
+	key Key
+	v   uint64
+}
+
 // Index is the set of record keys written within the horizon. Safe for concurrent use.
 //
 // A blob's records are first claimed (so that two blobs downloading at once cannot both write
@@ -49,15 +54,20 @@ type Index struct {
 	mu        sync.Mutex
 	dir, path string
 	horizon   time.Duration
-	oldest    uint32         // keys written before this hour are past the horizon
-	recent    map[Key]uint32 // keys not yet spilled: key → hour written
+	oldest    uint32 // keys written before this hour are past the horizon
+	// recent holds the keys not yet spilled (key → hour written) and the keys claimed by a
+	// blob being written (key → claimed|owner): one map, so that a claim and its commit each
+	// cost one lookup.
+	recent    map[Key]uint64
+	written   int // keys of recent that are written, not claimed
 	runs      []*run
-	count     int            // keys remembered
-	inflight  map[Key]uint64 // claimed by a blob being written: key → claim owner
-	unflushed []entry        // committed but not yet in the journal
-	file      *os.File       // the journal, once this run appends to it
+	count     int      // keys remembered
+	unflushed []entry  // committed but not yet in the journal
+	file      *os.File // the journal, once this run appends to it
 	spillAt   int
 	scratch   []entry // reused by spill
+	claims    []claim // reused by spill
+	runBuf    []byte  // reused by spill
 	err       error   // a run file that could not be written or read: the index is unusable
 }
 
@@ -71,13 +81,12 @@ func Open(dir string, horizon time.Duration, now time.Time) (*Index, error) {
 // which blobs were written.
 func OpenFile(dir, name string, horizon time.Duration, now time.Time) (*Index, error) {
 	x := &Index{
-		dir:      dir,
-		path:     filepath.Join(dir, name),
-		horizon:  horizon,
-		oldest:   hourOf(now.Add(-horizon)),
-		recent:   map[Key]uint32{},
-		inflight: map[Key]uint64{},
-		spillAt:  spillAt,
+		dir:     dir,
+		path:    filepath.Join(dir, name),
+		horizon: horizon,
+		oldest:  hourOf(now.Add(-horizon)),
+		recent:  map[Key]uint64{},
+		spillAt: spillAt,
 	}
 	f, err := os.Open(x.path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -134,12 +143,20 @@ func (x *Index) Len() int {
 	return x.count
 }
 
-// has reports whether k is remembered; the caller holds x.mu (or owns x). A run that cannot be
-// read answers "not there": writing a record twice is better than dropping it.
+// claimed marks a value of recent as a claim; the rest of it is the owner.
+const claimed = 1 << 63
+
+// has reports whether k is remembered as written; the caller holds x.mu (or owns x). A run
+// that cannot be read answers "not there": writing a record twice is better than dropping it.
 func (x *Index) has(k Key) bool {
-	if _, ok := x.recent[k]; ok {
+	if v, ok := x.recent[k]; ok && v&claimed == 0 {
 		return true
 	}
+	return x.spilled(k)
+}
+
+// spilled reports whether k is in a run.
+func (x *Index) spilled(k Key) bool {
 	for _, r := range x.runs {
 		h, ok, err := r.find(k)
 		if err != nil {
@@ -153,11 +170,13 @@ func (x *Index) has(k Key) bool {
 	return false
 }
 
-// add remembers k; the caller holds x.mu and knows k is new.
+// add remembers k as written; the caller holds x.mu and knows k is not written yet (it may
+// be claimed).
 func (x *Index) add(k Key, h uint32) {
-	x.recent[k] = h
+	x.recent[k] = uint64(h)
+	x.written++
 	x.count++
-	if len(x.recent) >= x.spillAt {
+	if x.written >= x.spillAt && x.err == nil {
 		x.spill()
 	}
 }
@@ -165,19 +184,30 @@ func (x *Index) add(k Key, h uint32) {
 func (x *Index) spill() {
 	// The slice and the map are reused from spill to spill: each refills to the same size, and
 	// garbage of that size would let the heap (and RSS) grow by as much between collections.
-	entries := x.scratch[:0]
-	for k, h := range x.recent {
-		entries = append(entries, entry{k, h})
+	entries, claims := x.scratch[:0], x.claims[:0]
+	for k, v := range x.recent {
+		if v&claimed == 0 {
+			entries = append(entries, entry{k, uint32(v)})
+		} else {
+			claims = append(claims, claim{k, v})
+		}
 	}
-	x.scratch = entries
-	r, err := spill(x.dir, entries)
+	x.scratch, x.claims = entries, claims
+	r, buf, err := spill(x.dir, entries, x.runBuf)
+	x.runBuf = buf
 	if err != nil {
 		// Keep the keys in memory: correct, only not flat. Say so once at Compact.
 		x.err = fmt.Errorf("record index: spill to %s: %w", x.dir, err)
 		return
 	}
 	x.runs = append(x.runs, r)
+	// Cleared and refilled with the claims, not deleted from key by key: deleted slots would
+	// lengthen every later lookup.
 	clear(x.recent)
+	for _, c := range claims {
+		x.recent[c.key] = c.v
+	}
+	x.written = 0
 }
 
 // Claim reports whether the record is new. If so it is reserved for owner until Commit or
@@ -185,13 +215,13 @@ func (x *Index) spill() {
 func (x *Index) Claim(k Key, owner uint64) bool {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if _, ok := x.inflight[k]; ok {
-		return false // another blob is writing it, or it repeats within this blob
+	if _, ok := x.recent[k]; ok {
+		return false // written, or another blob is writing it, or it repeats within this blob
 	}
-	if x.has(k) {
+	if x.spilled(k) {
 		return false
 	}
-	x.inflight[k] = owner
+	x.recent[k] = claimed | owner
 	return true
 }
 
@@ -201,10 +231,9 @@ func (x *Index) Commit(keys []Key, owner uint64, now time.Time) {
 	defer x.mu.Unlock()
 	h := hourOf(now)
 	for _, k := range keys {
-		if x.inflight[k] != owner {
+		if x.recent[k] != claimed|owner {
 			continue
 		}
-		delete(x.inflight, k)
 		x.add(k, h)
 		x.unflushed = append(x.unflushed, entry{k, h})
 	}
@@ -215,8 +244,8 @@ func (x *Index) Release(keys []Key, owner uint64) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	for _, k := range keys {
-		if x.inflight[k] == owner {
-			delete(x.inflight, k)
+		if x.recent[k] == claimed|owner {
+			delete(x.recent, k)
 		}
 	}
 }
@@ -377,8 +406,11 @@ func (x *Index) Compact(now time.Time, syncOutputs func() error) error {
 				return err
 			}
 		}
-		for k, h := range x.recent {
-			if err := keep(entry{k, h}); err != nil {
+		for k, v := range x.recent {
+			if v&claimed != 0 {
+				continue
+			}
+			if err := keep(entry{k, uint32(v)}); err != nil {
 				return err
 			}
 		}
