@@ -5,10 +5,12 @@ package blob
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"sync"
 	"unicode/utf8"
 )
@@ -78,7 +80,7 @@ func Lines(r io.Reader, m Meta, w io.Writer) (int, error) {
 type Options struct {
 	// MaxRecord refuses any record larger than this many bytes (0: no limit beyond memory), so
 	// that a hostile or broken answer cannot make one record fill the memory. The check runs as
-	// the body is read, so a record is refused within one read (64 KiB) past the limit.
+	// the body is read, so no more than one read (64 KiB) past the limit is held.
 	MaxRecord int
 	// Keep, when set, is asked about each record that has a top-level string "Id" (the bytes
 	// are only valid during the call); a record it refuses is left out. Records without one
@@ -256,7 +258,7 @@ func (s *scanner) fill() bool {
 		return true
 	}
 	if s.maxRecord > 0 && s.recStart >= 0 && len(s.out)-s.recStart > s.maxRecord {
-		s.rerr = fmt.Errorf("%w: record %d is larger than %d bytes (maxRecordBytes)", ErrFormat, s.written+s.pending+1, s.maxRecord)
+		s.rerr = s.tooLarge()
 		return false
 	}
 	for s.rerr == nil {
@@ -270,6 +272,10 @@ func (s *scanner) fill() bool {
 		}
 	}
 	return false
+}
+
+func (s *scanner) tooLarge() error {
+	return fmt.Errorf("%w: record %d is larger than %d bytes (maxRecordBytes)", ErrFormat, s.written+s.pending+1, s.maxRecord)
 }
 
 // eofErr explains why the body ended inside the array.
@@ -324,6 +330,268 @@ func (s *scanner) next() (byte, error) {
 // record compacts one top-level object (the next byte is its '{') into out and notes where
 // its members are.
 func (s *scanner) record() error {
+	start := len(s.out)
+	if n := s.fastRecord(); n > 0 {
+		s.out = append(s.out, s.buf[s.pos:s.pos+n]...)
+		s.pos += n
+	} else if err := s.slowRecord(); err != nil {
+		return err
+	}
+	// slowRecord stops a huge record early, within a read past the limit; this makes the
+	// limit exact whichever path took the record.
+	if s.maxRecord > 0 && len(s.out)-start > s.maxRecord {
+		return s.tooLarge()
+	}
+	return nil
+}
+
+// fastRecord takes the common case in one go: a compact record that lies wholly in the read
+// buffer is checked where it lies and copied once, with no per-byte work beyond the check. When
+// the buffer ends inside the record it is topped up (a few times at most, so that a reader
+// trickling bytes cannot make this quadratic). It returns the record's length, or 0 when
+// slowRecord must take it: white space, an error (slowRecord words it), deep nesting, or a
+// record longer than the buffer.
+func (s *scanner) fastRecord() int {
+	for range 4 {
+		n := s.scanCompact(s.buf[s.pos:s.end])
+		if n >= 0 {
+			return n
+		}
+		if s.rerr != nil || s.end-s.pos == len(s.buf) {
+			return 0
+		}
+		s.end = copy(s.buf, s.buf[s.pos:s.end])
+		s.pos = 0
+		for s.end < len(s.buf) && s.rerr == nil {
+			n, err := s.r.Read(s.buf[s.end:])
+			s.end += n
+			if err != nil {
+				s.rerr = err
+			}
+			if n > 0 {
+				break
+			}
+		}
+	}
+	return 0
+}
+
+// fastDepth bounds the nesting fastRecord follows (one bit a level); deeper records take the
+// slow path, which allows maxDepth.
+const fastDepth = 63
+
+// scanCompact checks the record at the start of b (b[0] is its '{') and notes its top-level
+// members. It returns the record's length, -1 when b ends inside it, or 0 when anything is not
+// plain compact JSON.
+func (s *scanner) scanCompact(b []byte) int {
+	const (
+		objStart = iota // after '{': a key or '}'
+		key             // after ',' in an object
+		value           // after ':', or after ',' in an array
+		arrStart        // after '[': a value or ']'
+		after           // after a value: ',' or the closer
+	)
+	s.members = s.members[:0]
+	var objects uint64 = 1 // bit d: the container at depth d is an object
+	depth, st := 0, objStart
+	keyAt, colonAt := 0, 0
+	i := 1
+	for i < len(b) {
+		c := b[i]
+		switch st {
+		case objStart, key:
+			if c == '}' && st == objStart {
+				if depth == 0 {
+					return i + 1
+				}
+				depth--
+				i++
+				st = after
+				continue
+			}
+			if c != '"' {
+				return 0
+			}
+			k := i
+			if i = compactString(b, i); i <= 0 {
+				return i
+			}
+			if i >= len(b) {
+				return -1
+			}
+			if b[i] != ':' {
+				return 0
+			}
+			if depth == 0 {
+				keyAt, colonAt = k, i
+			}
+			i++
+			st = value
+		case value, arrStart:
+			switch {
+			case c == '"':
+				if i = compactString(b, i); i <= 0 {
+					return i
+				}
+			case c == '{' || c == '[':
+				if depth++; depth > fastDepth {
+					return 0
+				}
+				i++
+				if c == '{' {
+					objects |= 1 << depth
+					st = objStart
+				} else {
+					objects &^= 1 << depth
+					st = arrStart
+				}
+				continue
+			case c == ']' && st == arrStart:
+				depth--
+				i++
+			case c == '-' || c >= '0' && c <= '9':
+				if i = compactNumber(b, i); i <= 0 {
+					return i
+				}
+			case c == 't':
+				if i = literalAt(b, i, "true"); i <= 0 {
+					return i
+				}
+			case c == 'f':
+				if i = literalAt(b, i, "false"); i <= 0 {
+					return i
+				}
+			case c == 'n':
+				if i = literalAt(b, i, "null"); i <= 0 {
+					return i
+				}
+			default:
+				return 0
+			}
+			st = after
+		case after:
+			object := objects>>depth&1 == 1
+			if depth == 0 && (c == ',' || c == '}') {
+				s.members = append(s.members, member{key: keyAt, colon: colonAt, end: i})
+			}
+			switch {
+			case c == ',':
+				if st = value; object {
+					st = key
+				}
+			case c == '}' && object, c == ']' && !object:
+				if depth == 0 {
+					return i + 1
+				}
+				depth--
+			default:
+				return 0
+			}
+			i++
+		}
+	}
+	return -1
+}
+
+// compactString checks the string at b[i] (its opening quote) and returns the index after it,
+// -1 when b ends inside it, or 0 when it is not valid.
+func compactString(b []byte, i int) int {
+	i++
+	for {
+		i += plainPrefix(b[i:])
+		if i >= len(b) {
+			return -1
+		}
+		switch b[i] {
+		case '"':
+			return i + 1
+		case '\\':
+			if i+1 >= len(b) {
+				return -1
+			}
+			switch b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+6 > len(b) {
+					return -1
+				}
+				if !isHex(b[i+2]) || !isHex(b[i+3]) || !isHex(b[i+4]) || !isHex(b[i+5]) {
+					return 0
+				}
+				i += 6
+			default:
+				return 0
+			}
+		default: // a control character
+			return 0
+		}
+	}
+}
+
+// compactNumber checks the number at b[i] and returns the index after it, -1 when b ends
+// inside it (a record cannot end in a number), or 0 when it is not valid.
+func compactNumber(b []byte, i int) int {
+	if b[i] == '-' {
+		i++
+	}
+	digits := func(i int) int { // at least one digit
+		if i >= len(b) {
+			return -1
+		}
+		if b[i] < '0' || b[i] > '9' {
+			return 0
+		}
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		if i >= len(b) {
+			return -1
+		}
+		return i
+	}
+	if i >= len(b) {
+		return -1
+	}
+	if b[i] == '0' {
+		if i++; i >= len(b) {
+			return -1
+		}
+	} else if i = digits(i); i <= 0 {
+		return i
+	}
+	if b[i] == '.' {
+		if i = digits(i + 1); i <= 0 {
+			return i
+		}
+	}
+	if b[i] == 'e' || b[i] == 'E' {
+		if i++; i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if i = digits(i); i <= 0 {
+			return i
+		}
+	}
+	return i
+}
+
+// literalAt checks that b[i:] starts with word and returns the index after it, -1 when b ends
+// inside it, or 0 when it differs.
+func literalAt(b []byte, i int, word string) int {
+	n := min(len(word), len(b)-i)
+	if string(b[i:i+n]) != word[:n] {
+		return 0
+	}
+	if n < len(word) {
+		return -1
+	}
+	return i + n
+}
+
+// slowRecord is record for any layout, and for records split across reads: byte by byte, and
+// words the errors.
+func (s *scanner) slowRecord() error {
 	start := len(s.out)
 	s.recStart = start
 	defer func() { s.recStart = -1 }()
@@ -468,6 +736,55 @@ var plain = func() (t [256]bool) {
 	return t
 }()
 
+// plainPrefix is the length of the longest prefix of b that a string may hold unescaped. Most
+// of a blob's bytes are in strings: short ones are looked at 8 bytes at a time; past 32 bytes,
+// the quote and the backslash are found by bytes.IndexByte (vector instructions) and the bytes
+// before them are checked for control characters 16 at a time.
+func plainPrefix(b []byte) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		if i == 32 {
+			return i + longPlainPrefix(b[i:])
+		}
+		v := binary.LittleEndian.Uint64(b[i:])
+		q, bs := v^(ones*'"'), v^(ones*'\\')
+		// Each term flags the bytes that are '"', '\\' or below 0x20: the lowest flag exactly (a
+		// borrow may flag bytes above it, which are not looked at); bytes >= 0x80 never.
+		if m := ((q - ones) &^ q) | ((bs - ones) &^ bs) | ((v - ones*0x20) &^ v); m&highs != 0 {
+			return i + bits.TrailingZeros64(m&highs)/8
+		}
+	}
+	for i < len(b) && plain[b[i]] {
+		i++
+	}
+	return i
+}
+
+func longPlainPrefix(b []byte) int {
+	n := bytes.IndexByte(b, '"')
+	if n < 0 {
+		n = len(b)
+	}
+	if k := bytes.IndexByte(b[:n], '\\'); k >= 0 {
+		n = k
+	}
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+16 <= n; i += 16 {
+		v, w := binary.LittleEndian.Uint64(b[i:]), binary.LittleEndian.Uint64(b[i+8:])
+		if ((v-ones*0x20)&^v|(w-ones*0x20)&^w)&highs != 0 { // a byte below 0x20
+			break
+		}
+	}
+	for ; i < n; i++ {
+		if b[i] < 0x20 {
+			return i
+		}
+	}
+	return n
+}
+
 // str copies a string (the next byte is its opening quote) as it is, escapes included.
 func (s *scanner) str() error {
 	s.pos++
@@ -477,10 +794,7 @@ func (s *scanner) str() error {
 			return s.eofErr()
 		}
 		run := s.buf[s.pos:s.end]
-		i := 0
-		for i < len(run) && plain[run[i]] {
-			i++
-		}
+		i := plainPrefix(run)
 		s.out = append(s.out, run[:i]...)
 		s.pos += i
 		if i == len(run) {
@@ -649,7 +963,7 @@ func (s *scanner) needsRewrite(obj []byte) bool {
 	odd := false
 	for _, m := range s.members {
 		raw := obj[m.key:m.colon]
-		if bytes.IndexByte(raw, '\\') >= 0 || bytes.IndexByte(raw, 0xE2) >= 0 {
+		if oddKey(raw) {
 			odd = true // maybe an escaped metadata key: mayClash sees its \u00
 			continue
 		}
@@ -658,6 +972,17 @@ func (s *scanner) needsRewrite(obj []byte) bool {
 		}
 	}
 	return odd && mayClash(obj)
+}
+
+// oddKey tells whether a raw key holds an escape or a byte that may start U+2028/U+2029. Keys
+// are short: a plain loop beats two calls of bytes.IndexByte.
+func oddKey(raw []byte) bool {
+	for _, c := range raw {
+		if c == '\\' || c == 0xE2 {
+			return true
+		}
+	}
+	return false
 }
 
 // mayClash is a cheap pre-check: only objects that mention a metadata name, or escape a

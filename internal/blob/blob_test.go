@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 var meta = Meta{
@@ -134,6 +135,16 @@ func TestLinesLimitRefusesHugeRecords(t *testing.T) {
 	}
 	if n != 1 || strings.Count(out.String(), "\n") != 1 {
 		t.Errorf("records before the huge one: n = %d, lines %q", n, out.String())
+	}
+	// The limit is exact, whether the record arrives in one read or byte by byte.
+	small := `[{"Id":"a","S":"` + strings.Repeat("y", 1000) + `"}]`
+	for _, r := range []io.Reader{strings.NewReader(small), iotest.OneByteReader(strings.NewReader(small))} {
+		if _, err := LinesWith(r, meta, io.Discard, Options{MaxRecord: len(small) - 3}); !errors.Is(err, ErrFormat) {
+			t.Errorf("record 1 byte over the limit: err = %v, want ErrFormat", err)
+		}
+	}
+	if _, err := LinesWith(strings.NewReader(small), meta, io.Discard, Options{MaxRecord: len(small) - 2}); err != nil {
+		t.Errorf("record exactly at the limit refused: %v", err)
 	}
 	// Under the limit, the same record passes.
 	if _, err := LinesWith(strings.NewReader(in), meta, io.Discard, Options{MaxRecord: 1 << 20}); err != nil {

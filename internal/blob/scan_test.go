@@ -44,6 +44,26 @@ func whole(b []byte) io.Reader   { return bytes.NewReader(b) }
 func byByte(b []byte) io.Reader  { return iotest.OneByteReader(bytes.NewReader(b)) }
 func withEOF(b []byte) io.Reader { return iotest.DataErrReader(bytes.NewReader(b)) }
 
+// chunks reads b in pieces of 1 byte to 20 KB, as a network body arrives: records start and
+// end anywhere in the read buffer.
+func chunks(b []byte) io.Reader {
+	return &chunkReader{b: b, rng: rand.New(rand.NewPCG(uint64(len(b)), 5))}
+}
+
+type chunkReader struct {
+	b   []byte
+	rng *rand.Rand
+}
+
+func (c *chunkReader) Read(p []byte) (int, error) {
+	if len(c.b) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p[:min(len(p), 1+c.rng.IntN(20<<10))], c.b)
+	c.b = c.b[n:]
+	return n, nil
+}
+
 func TestLinesMatchesReference(t *testing.T) {
 	tests := []struct{ name, in string }{
 		{"white space everywhere", " \t\r\n[ \n{ \"a\" : [ 1 , { \"b\" : null } ] , \"c\" : true } \n, {}\t]\r\n "},
@@ -98,7 +118,9 @@ func TestLinesMatchesReferenceOnRealisticBlobs(t *testing.T) {
 			in := realisticBlob(rand.New(rand.NewPCG(1, 2)), 300, layout)
 			sameAsReference(t, in, whole)
 			sameAsReference(t, in, withEOF)
+			sameAsReference(t, in, chunks)
 			sameAsReference(t, in[:300*100], withEOF) // cut inside a record
+			sameAsReference(t, in[:300*100], chunks)
 		})
 	}
 }
@@ -164,6 +186,7 @@ func FuzzLinesMatchesReference(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in []byte) {
 		sameAsReference(t, in, whole)
 		sameAsReference(t, in, byByte)
+		sameAsReference(t, in, chunks)
 	})
 }
 
