@@ -42,7 +42,7 @@ type entry struct {
 
 type claim struct {
 	key Key
-	v   uint64
+	v   uint32
 }
 
 // Index is the set of record keys written within the horizon. Safe for concurrent use.
@@ -58,14 +58,13 @@ type Index struct {
 	// recent holds the keys not yet spilled (key → hour written) and the keys claimed by a
 	// blob being written (key → claimed|owner): one map, so that a claim and its commit each
 	// cost one lookup.
-	recent    map[Key]uint64
+	recent    map[Key]uint32
 	written   int // keys of recent that are written, not claimed
 	runs      []*run
 	count     int      // keys remembered
 	unflushed []entry  // committed but not yet in the journal
 	file      *os.File // the journal, once this run appends to it
 	spillAt   int
-	scratch   []entry // reused by spill
 	claims    []claim // reused by spill
 	runBuf    []byte  // reused by spill
 	err       error   // a run file that could not be written or read: the index is unusable
@@ -85,7 +84,7 @@ func OpenFile(dir, name string, horizon time.Duration, now time.Time) (*Index, e
 		path:    filepath.Join(dir, name),
 		horizon: horizon,
 		oldest:  hourOf(now.Add(-horizon)),
-		recent:  map[Key]uint64{},
+		recent:  map[Key]uint32{},
 		spillAt: spillAt,
 	}
 	f, err := os.Open(x.path)
@@ -143,8 +142,12 @@ func (x *Index) Len() int {
 	return x.count
 }
 
-// claimed marks a value of recent as a claim; the rest of it is the owner.
-const claimed = 1 << 63
+// claimed marks a value of recent as a claim; the rest of it is the owner's low 31 bits (an
+// hour since 1970 needs 19). Two owners a multiple of 2^31 blobs apart are never in flight
+// together.
+const claimed = 1 << 31
+
+func claimOf(owner uint64) uint32 { return claimed | uint32(owner)&(claimed-1) }
 
 // has reports whether k is remembered as written; the caller holds x.mu (or owns x). A run
 // that cannot be read answers "not there": writing a record twice is better than dropping it.
@@ -173,7 +176,7 @@ func (x *Index) spilled(k Key) bool {
 // add remembers k as written; the caller holds x.mu and knows k is not written yet (it may
 // be claimed).
 func (x *Index) add(k Key, h uint32) {
-	x.recent[k] = uint64(h)
+	x.recent[k] = h
 	x.written++
 	x.count++
 	if x.written >= x.spillAt && x.err == nil {
@@ -184,16 +187,14 @@ func (x *Index) add(k Key, h uint32) {
 func (x *Index) spill() {
 	// The slice and the map are reused from spill to spill: each refills to the same size, and
 	// garbage of that size would let the heap (and RSS) grow by as much between collections.
-	entries, claims := x.scratch[:0], x.claims[:0]
-	for k, v := range x.recent {
-		if v&claimed == 0 {
-			entries = append(entries, entry{k, uint32(v)})
-		} else {
-			claims = append(claims, claim{k, v})
+	written := func(yield func(Key, uint32) bool) {
+		for k, v := range x.recent {
+			if v&claimed == 0 && !yield(k, v) {
+				return
+			}
 		}
 	}
-	x.scratch, x.claims = entries, claims
-	r, buf, err := spill(x.dir, entries, x.runBuf)
+	r, buf, err := spill(x.dir, x.written, written, x.runBuf)
 	x.runBuf = buf
 	if err != nil {
 		// Keep the keys in memory: correct, only not flat. Say so once at Compact.
@@ -203,6 +204,13 @@ func (x *Index) spill() {
 	x.runs = append(x.runs, r)
 	// Cleared and refilled with the claims, not deleted from key by key: deleted slots would
 	// lengthen every later lookup.
+	claims := x.claims[:0]
+	for k, v := range x.recent {
+		if v&claimed != 0 {
+			claims = append(claims, claim{k, v})
+		}
+	}
+	x.claims = claims
 	clear(x.recent)
 	for _, c := range claims {
 		x.recent[c.key] = c.v
@@ -221,7 +229,7 @@ func (x *Index) Claim(k Key, owner uint64) bool {
 	if x.spilled(k) {
 		return false
 	}
-	x.recent[k] = claimed | owner
+	x.recent[k] = claimOf(owner)
 	return true
 }
 
@@ -231,7 +239,7 @@ func (x *Index) Commit(keys []Key, owner uint64, now time.Time) {
 	defer x.mu.Unlock()
 	h := hourOf(now)
 	for _, k := range keys {
-		if x.recent[k] != claimed|owner {
+		if x.recent[k] != claimOf(owner) {
 			continue
 		}
 		x.add(k, h)
@@ -244,7 +252,7 @@ func (x *Index) Release(keys []Key, owner uint64) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	for _, k := range keys {
-		if x.recent[k] == claimed|owner {
+		if x.recent[k] == claimOf(owner) {
 			delete(x.recent, k)
 		}
 	}
@@ -410,7 +418,7 @@ func (x *Index) Compact(now time.Time, syncOutputs func() error) error {
 			if v&claimed != 0 {
 				continue
 			}
-			if err := keep(entry{k, uint32(v)}); err != nil {
+			if err := keep(entry{k, v}); err != nil {
 				return err
 			}
 		}

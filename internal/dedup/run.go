@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"iter"
 	"math/bits"
 	"os"
 	"slices"
@@ -33,30 +34,29 @@ func bucketOf(k *Key, n uint64) uint64 {
 	return b
 }
 
-// spill writes entries to a new run file in dir, grouped by bucket in buf (grown as needed
-// and returned for reuse).
-func spill(dir string, entries []entry, buf []byte) (*run, []byte, error) {
-	nb := uint64(max(len(entries)/bucketSize, 1))
-	r := &run{n: len(entries), starts: make([]uint32, nb+1), bloom: newBloom(len(entries))}
-	for i := range entries {
-		r.starts[bucketOf(&entries[i].key, nb)+1]++
+// spill writes the n entries of each (which it goes through twice) to a new run file in dir,
+// grouped by bucket in buf (grown as needed and returned for reuse).
+func spill(dir string, n int, each iter.Seq2[Key, uint32], buf []byte) (*run, []byte, error) {
+	nb := uint64(max(n/bucketSize, 1))
+	r := &run{n: n, starts: make([]uint32, nb+1), bloom: newBloom(n)}
+	for k := range each {
+		r.starts[bucketOf(&k, nb)+1]++
 	}
 	for b := range nb {
 		r.starts[b+1] += r.starts[b]
 	}
 	next := slices.Clone(r.starts[:nb])
-	if need := len(entries) * entrySize; cap(buf) < need {
+	if need := n * entrySize; cap(buf) < need {
 		buf = make([]byte, need)
 	}
-	buf = buf[:len(entries)*entrySize]
-	for i := range entries {
-		e := &entries[i]
-		b := bucketOf(&e.key, nb)
+	buf = buf[:n*entrySize]
+	for k, h := range each {
+		b := bucketOf(&k, nb)
 		rec := buf[int(next[b])*entrySize : int(next[b]+1)*entrySize]
 		next[b]++
-		copy(rec[:16], e.key[:])
-		binary.LittleEndian.PutUint32(rec[16:], e.hour)
-		r.bloom.add(e.key)
+		copy(rec[:16], k[:])
+		binary.LittleEndian.PutUint32(rec[16:], h)
+		r.bloom.add(k)
 	}
 	f, err := os.CreateTemp(dir, ".o365logfetch-records-run-*")
 	if err != nil {
