@@ -332,7 +332,6 @@ func (s *scanner) next() (byte, error) {
 func (s *scanner) record() error {
 	start := len(s.out)
 	if n := s.fastRecord(); n > 0 {
-		s.out = append(s.out, s.buf[s.pos:s.pos+n]...)
 		s.pos += n
 	} else if err := s.slowRecord(); err != nil {
 		return err
@@ -345,12 +344,12 @@ func (s *scanner) record() error {
 	return nil
 }
 
-// fastRecord takes the common case in one go: a compact record that lies wholly in the read
-// buffer is checked where it lies and copied once, with no per-byte work beyond the check. When
-// the buffer ends inside the record it is topped up (a few times at most, so that a reader
-// trickling bytes cannot make this quadratic). It returns the record's length, or 0 when
-// slowRecord must take it: white space, an error (slowRecord words it), deep nesting, or a
-// record longer than the buffer.
+// fastRecord takes the common case in one go: a record that lies wholly in the read buffer is
+// checked where it lies and copied to out in a few large pieces (one when it is compact), with
+// no per-byte work beyond the check. When the buffer ends inside the record it is topped up (a
+// few times at most, so that a reader trickling bytes cannot make this quadratic). It returns
+// the record's length in the buffer, or 0 when slowRecord must take it: an error (slowRecord
+// words it), deep nesting, or a record longer than the buffer.
 func (s *scanner) fastRecord() int {
 	for range 4 {
 		n := s.scanCompact(s.buf[s.pos:s.end])
@@ -380,13 +379,24 @@ func (s *scanner) fastRecord() int {
 // slow path, which allows maxDepth.
 const fastDepth = 63
 
-// scanCompact checks the record at the start of b (b[0] is its '{') and notes its top-level
-// members. It returns the record's length, -1 when b ends inside it, or 0 when anything is not
-// plain compact JSON.
+// scanCompact checks the record at the start of b (b[0] is its '{'), appends it to out
+// without white space between tokens, and notes its top-level members. It returns the
+// record's length in b, -1 when b ends inside it, or 0 when it is not valid JSON or too deep;
+// out is left as it was unless it returns a length.
 func (s *scanner) scanCompact(b []byte) int {
+	start := len(s.out)
+	n := s.scanInto(b)
+	if n <= 0 {
+		s.out = s.out[:start]
+	}
+	return n
+}
+
+func (s *scanner) scanInto(b []byte) int {
 	const (
 		objStart = iota // after '{': a key or '}'
 		key             // after ',' in an object
+		colon           // after a key
 		value           // after ':', or after ',' in an array
 		arrStart        // after '[': a value or ']'
 		after           // after a value: ',' or the closer
@@ -395,14 +405,32 @@ func (s *scanner) scanCompact(b []byte) int {
 	var objects uint64 = 1 // bit d: the container at depth d is an object
 	depth, st := 0, objStart
 	keyAt, colonAt := 0, 0
+	seg, gone := 0, 0 // b[seg:] is not yet in out; gone bytes of white space were left out
+	done := func(end int) int {
+		s.out = append(s.out, b[seg:end]...)
+		return end
+	}
 	i := 1
 	for i < len(b) {
 		c := b[i]
+		if c <= ' ' {
+			if c != ' ' && c != '\n' && c != '\r' && c != '\t' {
+				return 0
+			}
+			s.out = append(s.out, b[seg:i]...)
+			j := i + 1
+			for j < len(b) && (b[j] == ' ' || b[j] == '\n' || b[j] == '\r' || b[j] == '\t') {
+				j++
+			}
+			gone += j - i
+			i, seg = j, j
+			continue
+		}
 		switch st {
 		case objStart, key:
 			if c == '}' && st == objStart {
 				if depth == 0 {
-					return i + 1
+					return done(i + 1)
 				}
 				depth--
 				i++
@@ -412,18 +440,19 @@ func (s *scanner) scanCompact(b []byte) int {
 			if c != '"' {
 				return 0
 			}
-			k := i
+			if depth == 0 {
+				keyAt = i - gone
+			}
 			if i = compactString(b, i); i <= 0 {
 				return i
 			}
-			if i >= len(b) {
-				return -1
-			}
-			if b[i] != ':' {
+			st = colon
+		case colon:
+			if c != ':' {
 				return 0
 			}
 			if depth == 0 {
-				keyAt, colonAt = k, i
+				colonAt = i - gone
 			}
 			i++
 			st = value
@@ -472,7 +501,7 @@ func (s *scanner) scanCompact(b []byte) int {
 		case after:
 			object := objects>>depth&1 == 1
 			if depth == 0 && (c == ',' || c == '}') {
-				s.members = append(s.members, member{key: keyAt, colon: colonAt, end: i})
+				s.members = append(s.members, member{key: keyAt, colon: colonAt, end: i - gone})
 			}
 			switch {
 			case c == ',':
@@ -481,7 +510,7 @@ func (s *scanner) scanCompact(b []byte) int {
 				}
 			case c == '}' && object, c == ']' && !object:
 				if depth == 0 {
-					return i + 1
+					return done(i + 1)
 				}
 				depth--
 			default:

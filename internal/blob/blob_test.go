@@ -153,25 +153,31 @@ func TestLinesLimitRefusesHugeRecords(t *testing.T) {
 }
 
 func TestLinesKeepDropsRefusedRecords(t *testing.T) {
-	in := `[{"Id":"a","X":1},{"Nested":{"Id":"b"},"Id":"c"},{"Id":"d\u0021"},{"NoId":true},{"Id":5}]`
-	var asked []string
-	var out bytes.Buffer
-	n, err := LinesWith(strings.NewReader(in), meta, &out, Options{Keep: func(id []byte) bool {
-		asked = append(asked, string(id))
-		return string(id) != "c" && string(id) != "d!"
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.Join(asked, ",") != "a,c,d!" {
-		t.Errorf("Keep asked about %q, want the top-level string Ids a, c, d! only", asked)
-	}
-	if n != 3 || strings.Count(out.String(), "\n") != 3 {
-		t.Fatalf("n = %d, output:\n%s", n, out.String())
-	}
-	for _, gone := range []string{`"Id":"c"`, `"Id":"d\u0021"`} {
-		if strings.Contains(out.String(), gone) {
-			t.Errorf("refused record %s was written", gone)
+	compact := `[{"Id":"a","X":1},{"Nested":{"Id":"b"},"Id":"c"},{"Id":"d\u0021"},{"NoId":true},{"Id":5}]`
+	spaced := strings.NewReplacer("{", "{\n  ", ",", " ,\n  ", ":", " : ", "}", "\n}").Replace(compact)
+	for _, in := range []string{compact, spaced} {
+		var asked []string
+		var out bytes.Buffer
+		n, err := LinesWith(strings.NewReader(in), meta, &out, Options{Keep: func(id []byte) bool {
+			asked = append(asked, string(id))
+			return string(id) != "c" && string(id) != "d!"
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(asked, ",") != "a,c,d!" {
+			t.Errorf("Keep asked about %q, want the top-level string Ids a, c, d! only", asked)
+		}
+		if n != 3 || strings.Count(out.String(), "\n") != 3 {
+			t.Fatalf("n = %d, output:\n%s", n, out.String())
+		}
+		for _, gone := range []string{`"Id":"c"`, `"Id":"d\u0021"`} {
+			if strings.Contains(out.String(), gone) {
+				t.Errorf("refused record %s was written", gone)
+			}
+		}
+		if !strings.Contains(out.String(), `{"Id":"a","X":1,"contentUri"`) {
+			t.Errorf("record a not compacted as it should be:\n%s", out.String())
 		}
 	}
 }

@@ -67,6 +67,7 @@ func (c *chunkReader) Read(p []byte) (int, error) {
 func TestLinesMatchesReference(t *testing.T) {
 	tests := []struct{ name, in string }{
 		{"white space everywhere", " \t\r\n[ \n{ \"a\" : [ 1 , { \"b\" : null } ] , \"c\" : true } \n, {}\t]\r\n "},
+		{"indented, with a metadata key", "[\n  {\n    \"Id\" : \"x\",\n    \"contentId\" : 1 ,\r\n\t\"A\" : [ 1 , { } , [ ] ],\n    \"contentUri\": \"u\"\n  }\n]"},
 		{"numbers as written", `[{"a":-0,"b":0.5e-10,"c":1E+400,"d":12345678901234567890123,"e":-1.0}]`},
 		{"escaped key normalised on the clash path", `[{"\u0041\/b":1,"v":"\u00e9"}]`},
 		{"raw U+2028 in a key on the clash path", "[{\"a\u2028b\":1,\"contentX\":2}]"},
