@@ -5,7 +5,7 @@ DEMO    ?= demo
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/o365logfetch/o365logfetch/internal/cli.version=$(VERSION)
 
-.PHONY: build test vet staticcheck demo clean bench cross fuzz
+.PHONY: build test vet staticcheck demo clean bench profile cross fuzz
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/o365logfetch
@@ -68,5 +68,14 @@ bench: build
 	$(GO) build -o o365bench ./cmd/o365bench
 	./o365bench -bin ./$(BIN)
 
+# The same runs with a CPU profile of each tool run in ./profile (a build with -tags profile, which
+# release builds never carry), then the top of the 1x profile. Explore further with
+# go tool pprof -http=: o365logfetch-profile profile/tool-1x.prof
+profile:
+	$(GO) build -tags profile -o $(BIN)-profile ./cmd/o365logfetch
+	$(GO) build -o o365bench ./cmd/o365bench
+	./o365bench -bin ./$(BIN)-profile -profile profile -pacing 0
+	$(GO) tool pprof -top -nodecount=30 $(BIN)-profile profile/tool-1x.prof
+
 clean:
-	rm -rf $(BIN) o365emulator o365bench $(DEMO) dist
+	rm -rf $(BIN) $(BIN)-profile o365emulator o365bench $(DEMO) dist profile

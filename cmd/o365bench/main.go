@@ -7,7 +7,10 @@
 // It fails only on a memory bound or a correctness failure: timings are reported, not judged,
 // because shared machines are noisy.
 //
-//	o365bench [-bin ./o365logfetch] [-scale 1] [-pacing 20s]
+//	o365bench [-bin ./o365logfetch] [-scale 1] [-pacing 20s] [-profile DIR]
+//
+// With -profile (and a binary built with -tags profile, as make profile does), each tool run
+// leaves a CPU profile in DIR, named after its row: tool-1x.prof, tool-3x.prof, ...
 package main
 
 import (

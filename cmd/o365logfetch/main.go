@@ -11,9 +11,13 @@ import (
 	"github.com/o365logfetch/o365logfetch/internal/cli"
 )
 
+// atExit runs before the process exits (a profiling build sets it).
+var atExit = func() {}
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := cli.Main(ctx, os.Args[1:], os.Environ(), os.Stdout, os.Stderr)
 	stop()
+	atExit()
 	os.Exit(code)
 }
