@@ -1004,9 +1004,19 @@ func (s *scanner) needsRewrite(obj []byte) bool {
 }
 
 // oddKey tells whether a raw key holds an escape or a byte that may start U+2028/U+2029. Keys
-// are short: a plain loop beats two calls of bytes.IndexByte.
+// are short and plain ASCII: 8 bytes at a time, any '\\' or non-ASCII byte sends the key to
+// the exact byte loop.
 func oddKey(raw []byte) bool {
-	for _, c := range raw {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(raw); i += 8 {
+		v := binary.LittleEndian.Uint64(raw[i:])
+		bs := v ^ (ones * '\\')
+		if (v|(bs-ones)&^bs)&highs != 0 {
+			break
+		}
+	}
+	for _, c := range raw[i:] {
 		if c == '\\' || c == 0xE2 {
 			return true
 		}

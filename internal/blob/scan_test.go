@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+	"time"
+
+	"github.com/o365logfetch/o365logfetch/internal/emulator"
 )
 
 // sameAsReference runs Lines and the implementation it replaced on the same input and fails
@@ -257,6 +260,35 @@ func BenchmarkLines(b *testing.B) {
 					}
 				}
 			})
+		}
+	}
+}
+
+// BenchmarkLinesEmulatorBlobs converts the blobs make bench serves: the emulator's records (all
+// content types, denser in fields than realisticRecord) in its three layouts.
+func BenchmarkLinesEmulatorBlobs(b *testing.B) {
+	e := emulator.New(emulator.Config{Seed: 1})
+	created := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
+	var bodies [][]byte
+	size := 0
+	for _, ct := range []string{"Audit.AzureActiveDirectory", "Audit.Exchange", "Audit.SharePoint"} {
+		for i := range 6 {
+			blob := e.AddBlob(emulator.BlobSpec{ContentType: ct, Created: created.Add(time.Duration(i) * time.Minute), Records: 150})
+			body, err := e.Body(blob.ContentID)
+			if err != nil {
+				b.Fatal(err)
+			}
+			bodies = append(bodies, body)
+			size += len(body)
+		}
+	}
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, body := range bodies {
+			if _, err := Lines(bytes.NewReader(body), meta, io.Discard); err != nil {
+				b.Fatal(err)
+			}
 		}
 	}
 }

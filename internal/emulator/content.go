@@ -1,6 +1,8 @@
 package emulator
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
@@ -163,6 +165,23 @@ func (e *Emulator) Generate(contentType string, from, to time.Time, every time.D
 		out = append(out, e.AddBlob(BlobSpec{ContentType: contentType, Created: t, Records: recordsPerBlob}))
 	}
 	return out
+}
+
+// Body returns what a download of the blob answers when no fault is injected, so that what
+// the tool does with a body can be measured on these records without a server.
+func (e *Emulator) Body(contentID string) ([]byte, error) {
+	e.mu.Lock()
+	b := e.byID[contentID]
+	e.mu.Unlock()
+	if b == nil {
+		return nil, fmt.Errorf("emulator: no blob %q", contentID)
+	}
+	var buf bytes.Buffer
+	w := bufio.NewWriter(&buf)
+	if err := e.writeBlob(w, b, -1); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // Blobs returns every blob of a content type in contentCreated order,
