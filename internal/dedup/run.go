@@ -28,9 +28,9 @@ type run struct {
 
 const bucketSize = 64
 
-// bucketOf maps k onto [0, n) by a multiply (not a division) of its mixed first half.
+// bucketOf maps k onto [0, n) by a multiply (not a division) of its hash.
 func bucketOf(k *Key, n uint64) uint64 {
-	b, _ := bits.Mul64(mix(binary.LittleEndian.Uint64(k[:8])^0x5851f42d4c957f2d), n)
+	b, _ := bits.Mul64(keyHash(k), n)
 	return b
 }
 
@@ -140,10 +140,11 @@ func newBloom(n int) bloom {
 	return bloom{bits: make([]uint64, nb*blockWords), nblocks: nb}
 }
 
-// hashes mixes the two halves of a key: GUIDs are not all random (some carry time or a
-// sequence), so their bytes are not used as they are.
-func hashes(k Key) (uint64, uint64) {
-	return mix(binary.LittleEndian.Uint64(k[:8])), mix(binary.LittleEndian.Uint64(k[8:]) ^ 0x9e3779b97f4a7c15)
+// keyHash mixes all 16 bytes of a key. GUIDs are not all random: some carry time or a sequence
+// and differ only in a few bytes, at either end, so every byte must move every bit of the hash
+// (keys sharing their first 8 bytes once all fell in one bucket and one filter block).
+func keyHash(k *Key) uint64 {
+	return mix(binary.LittleEndian.Uint64(k[:8]) ^ mix(binary.LittleEndian.Uint64(k[8:])^0x9e3779b97f4a7c15))
 }
 
 // mix is the splitmix64 finaliser.
@@ -155,12 +156,12 @@ func mix(x uint64) uint64 {
 	return x ^ x>>31
 }
 
-// block picks the key's block (h1 mapped onto [0, nblocks) by a multiply, not a division);
-// h2 gives the 7 bit positions in it, 9 bits each.
+// block picks the key's block (its hash mapped onto [0, nblocks) by a multiply, not a
+// division); a second mix of the hash gives the 7 bit positions in it, 9 bits each.
 func (b *bloom) block(k Key) ([]uint64, uint64) {
-	h1, h2 := hashes(k)
-	i, _ := bits.Mul64(h1, b.nblocks)
-	return b.bits[i*blockWords : (i+1)*blockWords : (i+1)*blockWords], h2
+	h := keyHash(&k)
+	i, _ := bits.Mul64(h, b.nblocks)
+	return b.bits[i*blockWords : (i+1)*blockWords : (i+1)*blockWords], mix(h ^ 0x5851f42d4c957f2d)
 }
 
 func (b *bloom) add(k Key) {

@@ -92,3 +92,55 @@ func TestRunFindsEveryKeyAndNoOther(t *testing.T) {
 		r.close()
 	}
 }
+
+// Keys that differ in a few bytes only, at either end (GUIDs that carry a sequence), must spread
+// over the buckets and the filter like random ones: grouped, every lookup would read one huge
+// bucket and pass one saturated filter block.
+func TestRunSpreadsKeysThatDifferInFewBytes(t *testing.T) {
+	const n = 20000
+	for _, at := range []int{0, 8, 14} { // where the varying bytes are
+		var entries []entry
+		for i := range n {
+			var k Key
+			for j := range k {
+				k[j] = 0x5a
+			}
+			binary.BigEndian.PutUint16(k[at:], uint16(i))
+			entries = append(entries, entry{k, 1})
+		}
+		all := func(yield func(Key, uint32) bool) {
+			for _, e := range entries {
+				if !yield(e.key, e.hour) {
+					return
+				}
+			}
+		}
+		r, _, err := spill(t.TempDir(), n, all, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		largest := 0
+		for b := range len(r.starts) - 1 {
+			largest = max(largest, int(r.starts[b+1]-r.starts[b]))
+		}
+		if largest > 4*bucketSize {
+			t.Errorf("varying bytes at %d: largest bucket holds %d keys, mean %d", at, largest, bucketSize)
+		}
+		falsePositives := 0
+		for i := range n { // absent keys of the same shape
+			var k Key
+			for j := range k {
+				k[j] = 0x5a
+			}
+			binary.BigEndian.PutUint16(k[at:], uint16(i))
+			k[(at+4)%16] ^= 0xff
+			if r.bloom.test(k) {
+				falsePositives++
+			}
+		}
+		if falsePositives > n/20 {
+			t.Errorf("varying bytes at %d: filter passes %d of %d absent keys", at, falsePositives, n)
+		}
+		r.close()
+	}
+}
