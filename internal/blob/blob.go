@@ -246,8 +246,13 @@ func (s *scanner) flush(w io.Writer) error {
 
 // trailer accepts only white space after the closing ']'.
 func (s *scanner) trailer() error {
-	if _, ok := s.skipSpace(); ok || s.rerr != io.EOF {
+	if _, ok := s.skipSpace(); ok {
 		return fmt.Errorf("%w: data after the JSON array", ErrFormat)
+	}
+	if s.rerr != io.EOF {
+		// The body broke off after the array: a transport error stays one, so the blob is
+		// retried rather than given up as malformed.
+		return decodeErr(s.rerr)
 	}
 	return nil
 }

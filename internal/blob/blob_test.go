@@ -87,10 +87,13 @@ func (f failingReader) Read([]byte) (int, error) { return 0, f.err }
 
 func TestLinesKeepsTransportErrors(t *testing.T) {
 	cut := errors.New("connection reset")
-	r := io.MultiReader(strings.NewReader(`[{"Id":"a"},`), failingReader{cut})
-	_, err := Lines(r, meta, io.Discard)
-	if !errors.Is(err, cut) || errors.Is(err, ErrFormat) {
-		t.Fatalf("err = %v, want the reader's error unmarked", err)
+	// Cut inside the array, and after it: before its EOF, a body can still break off.
+	for _, body := range []string{`[{"Id":"a"},`, `[{"Id":"a"}]`, "[{\"Id\":\"a\"}]\n"} {
+		r := io.MultiReader(strings.NewReader(body), failingReader{cut})
+		_, err := Lines(r, meta, io.Discard)
+		if !errors.Is(err, cut) || errors.Is(err, ErrFormat) {
+			t.Errorf("body %q then a read error: err = %v, want the reader's error unmarked", body, err)
+		}
 	}
 }
 
