@@ -646,18 +646,10 @@ func (s *scanner) slowRecord() error {
 			return syntaxErr("looking for the beginning of an object key", c)
 		}
 		key := len(s.out) - start
-		if err := s.str(); err != nil {
+		if err := s.objectKey(); err != nil {
 			return err
 		}
-		if c, ok = s.skipSpace(); !ok {
-			return s.eofErr()
-		}
-		if c != ':' {
-			return syntaxErr("after an object key", c)
-		}
-		s.pos++
-		colon := len(s.out) - start
-		s.out = append(s.out, ':')
+		colon := len(s.out) - start - 1
 		if err := s.value(2); err != nil {
 			return err
 		}
@@ -678,6 +670,23 @@ func (s *scanner) slowRecord() error {
 			return s.eofErr()
 		}
 	}
+}
+
+// objectKey copies a key and its colon (the next byte is the key's opening quote).
+func (s *scanner) objectKey() error {
+	if err := s.str(); err != nil {
+		return err
+	}
+	c, ok := s.skipSpace()
+	if !ok {
+		return s.eofErr()
+	}
+	if c != ':' {
+		return syntaxErr("after an object key", c)
+	}
+	s.pos++
+	s.out = append(s.out, ':')
+	return nil
 }
 
 // value compacts any JSON value at nesting depth into out.
@@ -728,17 +737,9 @@ func (s *scanner) container(open byte, depth int) error {
 			if c != '"' {
 				return syntaxErr("looking for the beginning of an object key", c)
 			}
-			if err := s.str(); err != nil {
+			if err := s.objectKey(); err != nil {
 				return err
 			}
-			if c, ok = s.skipSpace(); !ok {
-				return s.eofErr()
-			}
-			if c != ':' {
-				return syntaxErr("after an object key", c)
-			}
-			s.pos++
-			s.out = append(s.out, ':')
 		}
 		if err := s.value(depth + 1); err != nil {
 			return err
@@ -770,12 +771,14 @@ var plain = func() (t [256]bool) {
 	return t
 }()
 
+// ones and highs are the masks of the word-at-a-time byte tests: 0x01 and 0x80 in every byte.
+const ones, highs = 0x0101010101010101, 0x8080808080808080
+
 // plainPrefix is the length of the longest prefix of b that a string may hold unescaped. Most
 // of a blob's bytes are in strings: short ones are looked at 8 bytes at a time; past 32 bytes,
 // the quote and the backslash are found by bytes.IndexByte (vector instructions) and the bytes
 // before them are checked for control characters 16 at a time.
 func plainPrefix(b []byte) int {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	i := 0
 	for ; i+8 <= len(b); i += 8 {
 		if i == 32 {
@@ -803,7 +806,6 @@ func longPlainPrefix(b []byte) int {
 	if k := bytes.IndexByte(b[:n], '\\'); k >= 0 {
 		n = k
 	}
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	i := 0
 	for ; i+16 <= n; i += 16 {
 		v, w := binary.LittleEndian.Uint64(b[i:]), binary.LittleEndian.Uint64(b[i+8:])
@@ -1012,7 +1014,6 @@ func (s *scanner) needsRewrite(obj []byte) bool {
 // are short and plain ASCII: 8 bytes at a time, any '\\' or non-ASCII byte sends the key to
 // the exact byte loop.
 func oddKey(raw []byte) bool {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	i := 0
 	for ; i+8 <= len(raw); i += 8 {
 		v := binary.LittleEndian.Uint64(raw[i:])

@@ -58,14 +58,7 @@ func TestRunFindsEveryKeyAndNoOther(t *testing.T) {
 			entries[i] = entry{randomKey(), uint32(i)}
 		}
 		want := entries
-		all := func(yield func(Key, uint32) bool) {
-			for _, e := range entries {
-				if !yield(e.key, e.hour) {
-					return
-				}
-			}
-		}
-		r, _, err := spill(t.TempDir(), len(entries), all, nil)
+		r, _, err := spill(t.TempDir(), len(entries), each(entries), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -108,14 +101,7 @@ func TestRunSpreadsKeysThatDifferInFewBytes(t *testing.T) {
 			binary.BigEndian.PutUint16(k[at:], uint16(i))
 			entries = append(entries, entry{k, 1})
 		}
-		all := func(yield func(Key, uint32) bool) {
-			for _, e := range entries {
-				if !yield(e.key, e.hour) {
-					return
-				}
-			}
-		}
-		r, _, err := spill(t.TempDir(), n, all, nil)
+		r, _, err := spill(t.TempDir(), n, each(entries), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -142,5 +128,16 @@ func TestRunSpreadsKeysThatDifferInFewBytes(t *testing.T) {
 			t.Errorf("varying bytes at %d: filter passes %d of %d absent keys", at, falsePositives, n)
 		}
 		r.close()
+	}
+}
+
+// each yields entries as spill takes them.
+func each(entries []entry) func(yield func(Key, uint32) bool) {
+	return func(yield func(Key, uint32) bool) {
+		for _, e := range entries {
+			if !yield(e.key, e.hour) {
+				return
+			}
+		}
 	}
 }
