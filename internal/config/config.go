@@ -216,6 +216,12 @@ var guidRE = regexp.MustCompile(`^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[
 // authority URL path, so nothing else may pass.
 var domainRE = regexp.MustCompile(`^(?i)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$`)
 
+// IsGUID reports whether s is a GUID as tenantId and clientId take it.
+func IsGUID(s string) bool { return guidRE.MatchString(s) }
+
+// IsTenant reports whether s is what the tenant key takes: the tenant GUID or a domain.
+func IsTenant(s string) bool { return guidRE.MatchString(s) || domainRE.MatchString(s) }
+
 func (l *loader) guid(sec, key, what string) string {
 	v := l.required(sec, key, what)
 	if v != "" && !guidRE.MatchString(v) {

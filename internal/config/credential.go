@@ -65,16 +65,24 @@ func (l *loader) loadCloud(c *Config) Cloud {
 	if !ok {
 		return Clouds[0]
 	}
-	// "GCC High", "gcc-high" and "GCCHigh" are all the same cloud.
-	norm := strings.NewReplacer(" ", "", "-", "", "_", "").Replace(strings.ToLower(v))
-	for _, cl := range Clouds {
-		if strings.ToLower(cl.Name) == norm {
-			c.Cloud = cl.Name
-			return cl
-		}
+	if cl, ok := CloudNamed(v); ok {
+		c.Cloud = cl.Name
+		return cl
 	}
 	l.fail(secAPI, "cloud", "must be Enterprise, GCC, GCCHigh or DoD, got %q", v)
 	return Clouds[0]
+}
+
+// CloudNamed finds the preset called name. Case, spaces, '-' and '_' do not matter:
+// "GCC High", "gcc-high" and "GCCHigh" are all the same cloud.
+func CloudNamed(name string) (Cloud, bool) {
+	norm := strings.NewReplacer(" ", "", "-", "", "_", "").Replace(strings.ToLower(strings.TrimSpace(name)))
+	for _, cl := range Clouds {
+		if strings.ToLower(cl.Name) == norm {
+			return cl, true
+		}
+	}
+	return Cloud{}, false
 }
 
 // credentialKeys names every key that configures a credential, for messages.
