@@ -281,6 +281,9 @@ func (e *Emulator) verifyAssertion(assertion, endpoint string) (int, string) {
 // by x5t#S256 (SHA-256) or x5t (SHA-1); when both are present both must match.
 func (e *Emulator) assertionCert(header map[string]any) (*x509.Certificate, int, string) {
 	const bad = 700027
+	e.mu.Lock()
+	certs := e.cfg.Certs
+	e.mu.Unlock()
 	s256, has256 := header["x5t#S256"].(string)
 	s1, has1 := header["x5t"].(string)
 	if !has256 && !has1 {
@@ -292,7 +295,7 @@ func (e *Emulator) assertionCert(header map[string]any) (*x509.Certificate, int,
 		if err != nil || len(want) != sha256.Size {
 			return nil, bad, "Client assertion x5t#S256 is not a base64 SHA-256 thumbprint."
 		}
-		for _, c := range e.cfg.Certs {
+		for _, c := range certs {
 			if sum := sha256.Sum256(c.Raw); string(sum[:]) == string(want) {
 				found = c
 			}
@@ -307,7 +310,7 @@ func (e *Emulator) assertionCert(header map[string]any) (*x509.Certificate, int,
 			return nil, bad, "Client assertion x5t is not a base64 SHA-1 thumbprint."
 		}
 		var c1 *x509.Certificate
-		for _, c := range e.cfg.Certs {
+		for _, c := range certs {
 			if sum := sha1.Sum(c.Raw); string(sum[:]) == string(want) {
 				c1 = c
 			}

@@ -198,6 +198,14 @@ func (e *Emulator) SetURL(u string) {
 	e.mu.Unlock()
 }
 
+// RegisterCert adds an app certificate, as uploading one to the app registration does; the
+// certificates already registered stay valid.
+func (e *Emulator) RegisterCert(c *x509.Certificate) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.cfg.Certs = append(e.cfg.Certs[:len(e.cfg.Certs):len(e.cfg.Certs)], c)
+}
+
 func (e *Emulator) now() time.Time { return e.cfg.Now().UTC() }
 
 // base is the URL the client sees for this request.
