@@ -31,11 +31,16 @@ type App struct {
 	Now  func() time.Time // nil: time.Now
 	// Retry is the API retry policy; zero: activity.DefaultRetry (tests shorten the waits).
 	Retry activity.Retry
+	// Stdin is where init reads the answers to its questions; nil: init never asks.
+	Stdin io.Reader
+	// StdinIsTerminal says whether someone at a terminal types into Stdin; nil: true only when
+	// Stdin is a terminal *os.File.
+	StdinIsTerminal func() bool
 }
 
 // Main runs o365logfetch with the process's arguments and environment and returns the exit code.
 func Main(ctx context.Context, args, env []string, stdout, stderr io.Writer) int {
-	return App{Env: env, Stdout: stdout, Stderr: stderr}.Run(ctx, args)
+	return App{Env: env, Stdout: stdout, Stderr: stderr, Stdin: os.Stdin}.Run(ctx, args)
 }
 
 // Run parses args, runs the command and returns its exit code. Errors are printed once.
@@ -55,7 +60,11 @@ func (a App) Run(ctx context.Context, args []string) int {
 	if code == ExitUsage {
 		var u *usageError
 		if errors.As(err, &u) {
-			fmt.Fprintln(a.Stderr, "Run 'o365logfetch --help' for usage.")
+			help := "o365logfetch --help"
+			if len(args) > 0 && args[0] == "init" {
+				help = "o365logfetch init --help"
+			}
+			fmt.Fprintf(a.Stderr, "Run '%s' for usage.\n", help)
 		}
 	}
 	return code
@@ -88,6 +97,9 @@ Usage:
   o365logfetch [flags] check                    walk the setup (config, credential, token, permission,
                                                 subscriptions, directories, clock, progress): ✔/✘ each
   o365logfetch version                          print version information
+  o365logfetch init [flags]                     make a key, a certificate, o365_logs.cfg and .env,
+                                                and print the steps left in the Azure portal
+                                                (o365logfetch init --help lists its flags)
 
 Flags (before or after the command):
   --config FILE     config file (default: $O365_MANAGEMENT_API_CONFIG, else ./o365_logs.cfg)
@@ -153,6 +165,9 @@ func parseArgs(args []string, helpOut io.Writer) (options, error) {
 }
 
 func (a App) run(ctx context.Context, args []string) error {
+	if len(args) > 0 && args[0] == "init" {
+		return a.initCmd(args[1:]) // its own flags
+	}
 	o, err := parseArgs(args, a.Stdout)
 	if err != nil {
 		return err
@@ -160,6 +175,9 @@ func (a App) run(ctx context.Context, args []string) error {
 	if len(o.command) > 0 && o.command[0] == "help" {
 		fmt.Fprint(a.Stdout, usage)
 		return nil
+	}
+	if len(o.command) > 0 && o.command[0] == "init" {
+		return &usageError{"init comes first and takes its own flags: o365logfetch init [flags]"}
 	}
 	if len(o.command) > 0 && o.command[0] == "version" {
 		fmt.Fprintln(a.Stdout, versionString())
@@ -178,13 +196,7 @@ func (a App) run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	path := o.configPath
-	if path == "" {
-		path = getenv("O365_MANAGEMENT_API_CONFIG")
-	}
-	if path == "" {
-		path = "o365_logs.cfg"
-	}
+	path := configFile(o.configPath, getenv)
 	if len(o.command) > 0 && o.command[0] == "check" {
 		// check reports a config that does not load as its first ✘.
 		return a.check(ctx, path, getenv, o.command[1:])

@@ -181,7 +181,7 @@ func (a App) checkCredential(r *checkReport, cfg *config.Config, c auth.Credenti
 	r.ok("credential", "certificate from "+c.File, lines...)
 	if left < certWarn {
 		r.warn("credential", fmt.Sprintf("the certificate expires in %d days", int(left.Hours()/24)),
-			"make a new certificate, upload it to the app registration next to the old one, then switch the configuration to it")
+			"run `o365logfetch init --renew-cert --config "+shellQuote(cfg.File)+"`: it writes a new certificate beside the current one and says how to upload it and switch to it")
 	}
 }
 
