@@ -166,7 +166,7 @@ func parseArgs(args []string, helpOut io.Writer) (options, error) {
 
 func (a App) run(ctx context.Context, args []string) error {
 	if len(args) > 0 && args[0] == "init" {
-		return a.initCmd(args[1:]) // its own flags
+		return a.initCmd(ctx, args[1:]) // its own flags
 	}
 	o, err := parseArgs(args, a.Stdout)
 	if err != nil {

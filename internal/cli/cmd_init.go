@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -191,7 +192,7 @@ func checkHTTPS(v string, allowPath bool) error {
 }
 
 // initCmd runs o365logfetch init.
-func (a App) initCmd(args []string) error {
+func (a App) initCmd(ctx context.Context, args []string) error {
 	o, err := parseInit(args, a.Stdout)
 	if err != nil {
 		return err
@@ -204,7 +205,7 @@ func (a App) initCmd(args []string) error {
 	}
 	if !o.yes && a.stdinIsTerminal() {
 		p := &prompter{in: bufio.NewReader(a.Stdin), out: a.Stderr}
-		if err := p.askMissing(&o); err != nil {
+		if err := p.askMissing(ctx, &o); err != nil {
 			return err
 		}
 	}
@@ -308,8 +309,15 @@ func (a App) renewCert(o initOptions) error {
 			}
 		}
 	}
-	steps := nextSteps{cloud: cloud, clientID: cfg.ClientID, cert: res.Cert, thumbprint: res.Thumbprint, config: cfg.File,
-		newKey: res.Key, certificateFile: cfg.CertificateFile}
+	steps := nextSteps{cloud: cloud, clientID: cfg.ClientID, cert: res.Cert, thumbprint: res.Thumbprint, config: cfg.File, newKey: res.Key}
+	switch {
+	case cfg.CertificateFile != "":
+		steps.remove = "the certificateFile line: the new file holds the certificate"
+	case cfg.Credential == config.CredentialPFX:
+		steps.remove = "pfxFile and its password keys: a config has one credential"
+	case cfg.Credential == config.CredentialSecret:
+		steps.remove = "the client secret (" + cfg.SecretSource + "): a config has one credential"
+	}
 	steps.print(w)
 	return nil
 }
@@ -327,14 +335,14 @@ func configFile(flagValue string, getenv func(string) string) string {
 
 // nextSteps are what is left to do in the Azure portal and on this machine.
 type nextSteps struct {
-	cloud           string // config.Clouds name; "" when the endpoints are custom
-	clientID        string
-	cert            string // file to upload
-	thumbprint      string
-	config          string
-	first           bool   // a new installation: the permission is still to be granted
-	newKey          string // renewal: the file to switch privateKeyFile to
-	certificateFile string // renewal: a certificateFile line the new key file makes unneeded
+	cloud      string // config.Clouds name; "" when the endpoints are custom
+	clientID   string
+	cert       string // file to upload
+	thumbprint string
+	config     string
+	first      bool   // a new installation: the permission is still to be granted
+	newKey     string // renewal: the file to switch privateKeyFile to
+	remove     string // renewal: what the switch makes unneeded, or ""
 }
 
 // portal is where the app registrations of a cloud are managed.
@@ -376,8 +384,8 @@ func (s nextSteps) print(w io.Writer) {
 		return
 	}
 	edit := fmt.Sprintf("privateKeyFile = %s\n      thumbprint = %s", s.newKey, s.thumbprint)
-	if s.certificateFile != "" {
-		edit += "\n    and remove the certificateFile line: the new file holds the certificate"
+	if s.remove != "" {
+		edit += "\n    and remove " + s.remove
 	}
 	step("When the portal lists it, switch %s to the new files:\n      %s", s.config, edit)
 	step("Check the setup with the new certificate:\n      %s", check)
@@ -413,7 +421,7 @@ const maxAsks = 5
 
 // askMissing asks for every value init needs that the flags did not give, each once unless the
 // answer is invalid.
-func (p *prompter) askMissing(o *initOptions) error {
+func (p *prompter) askMissing(ctx context.Context, o *initOptions) error {
 	questions := []struct {
 		value    *string
 		flag     string
@@ -434,7 +442,10 @@ func (p *prompter) askMissing(o *initOptions) error {
 			// The tenant ID serves as well; a domain only reads better in the login URL.
 			q.def = o.tenantID
 		}
-		v, err := p.ask(q.question, q.def, q.check)
+		v, err := p.ask(ctx, q.question, q.def, q.check)
+		if ctx.Err() != nil {
+			return &setupError{errors.New("init: interrupted; nothing written")}
+		}
 		if err != nil {
 			return &usageError{fmt.Sprintf("init: --%s: %v", q.flag, err)}
 		}
@@ -444,14 +455,14 @@ func (p *prompter) askMissing(o *initOptions) error {
 }
 
 // ask asks until the answer passes check (an empty answer takes def).
-func (p *prompter) ask(question, def string, check func(string) error) (string, error) {
+func (p *prompter) ask(ctx context.Context, question, def string, check func(string) error) (string, error) {
 	for range maxAsks {
 		if def != "" {
 			fmt.Fprintf(p.out, "%s [%s]: ", question, def)
 		} else {
 			fmt.Fprintf(p.out, "%s: ", question)
 		}
-		line, err := p.in.ReadString('\n')
+		line, err := p.readLine(ctx)
 		answer := strings.TrimSpace(line)
 		if err != nil && (err != io.EOF || answer == "") {
 			fmt.Fprintln(p.out)
@@ -474,6 +485,25 @@ func (p *prompter) ask(question, def string, check func(string) error) (string, 
 		return answer, nil
 	}
 	return "", fmt.Errorf("no valid answer after %d tries", maxAsks)
+}
+
+// readLine reads one answer; an interrupt (ctx) ends the wait, which a read cannot.
+func (p *prompter) readLine(ctx context.Context) (string, error) {
+	type answer struct {
+		line string
+		err  error
+	}
+	ch := make(chan answer, 1)
+	go func() {
+		line, err := p.in.ReadString('\n')
+		ch <- answer{line, err}
+	}()
+	select {
+	case a := <-ch:
+		return a.line, a.err
+	case <-ctx.Done():
+		return "", ctx.Err() // the reader is abandoned: the process is about to exit
+	}
 }
 
 // stdinIsTerminal says whether someone at a terminal can answer init's questions.

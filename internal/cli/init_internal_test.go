@@ -265,3 +265,20 @@ func TestInitRenewFindsTheConfig(t *testing.T) {
 		})
 	}
 }
+
+// Ctrl-C at a question ends init at once, although the read itself cannot be interrupted.
+func TestInitInterruptedAtAQuestion(t *testing.T) {
+	r, w := io.Pipe() // no answer ever comes
+	defer w.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	dir := t.TempDir()
+	var errOut bytes.Buffer
+	app := App{Stdout: io.Discard, Stderr: &errOut, Stdin: r, StdinIsTerminal: func() bool { return true }}
+	if code := app.Run(ctx, []string{"init", "--dir", dir}); code != ExitUsage || !strings.Contains(errOut.String(), "interrupted; nothing written") {
+		t.Errorf("exit %d\n%s", code, errOut.String())
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("files written: %v", entries)
+	}
+}

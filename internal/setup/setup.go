@@ -96,13 +96,17 @@ func (e *ExistsError) Error() string {
 func Create(p Params) (res Result, err error) {
 	l := p.Layout
 	for _, f := range []struct{ path, what string }{{l.Key, "private key"}, {l.Cert, "certificate"}} {
-		if exists(f.path) {
-			return res, &ExistsError{f.path, f.what, "init never replaces a key or certificate: " +
-				"use init --renew-cert to make a new certificate beside it, or choose another --dir"}
+		if found, err := exists(f.path); err != nil || found {
+			return res, existsError(err, f.path, f.what, "init never replaces a key or certificate: "+
+				"use init --renew-cert to make a new certificate beside it, or choose another --dir")
 		}
 	}
 	for _, f := range []struct{ path, what string }{{l.Config, "config"}, {l.Env, ".env"}} {
-		if exists(f.path) {
+		found, err := exists(f.path)
+		if err != nil {
+			return res, err
+		}
+		if found {
 			if !p.Force {
 				return res, &ExistsError{f.path, f.what, "use --force to replace it (the key is kept either way)"}
 			}
@@ -182,8 +186,8 @@ func Renew(p RenewParams) (Result, error) {
 	stem = dated.ReplaceAllString(stem, "") + "-" + p.Now.UTC().Format("20060102")
 	keyPath, certPath := filepath.Join(dir, stem+".pem"), filepath.Join(dir, stem+".cer")
 	for _, f := range []string{keyPath, certPath} {
-		if exists(f) {
-			return res, &ExistsError{f, "renewed credential", "it was made by an earlier --renew-cert today: upload it, or remove it to make another"}
+		if found, err := exists(f); err != nil || found {
+			return res, existsError(err, f, "renewed credential", "it was made by an earlier --renew-cert today: upload it, or remove it to make another")
 		}
 	}
 	subject := "o365logfetch"
@@ -289,7 +293,19 @@ func writeNew(path string, data []byte, perm os.FileMode, created *[]string) err
 	return atomicfile.SyncDir(filepath.Dir(path))
 }
 
-func exists(path string) bool {
+// exists says whether path exists (as a link, too); an error when it cannot tell.
+func exists(path string) (bool, error) {
 	_, err := os.Lstat(path)
-	return !errors.Is(err, fs.ErrNotExist)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// existsError is err, or an ExistsError when there is none.
+func existsError(err error, path, what, hint string) error {
+	if err != nil {
+		return err
+	}
+	return &ExistsError{path, what, hint}
 }

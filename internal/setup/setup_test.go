@@ -143,7 +143,7 @@ func TestCreateReplacesConfigOnlyWithForce(t *testing.T) {
 		t.Fatalf("Create over a config: %v, want an error naming it and --force", err)
 	}
 	for _, f := range []string{p.Layout.Key, p.Layout.Cert, p.Layout.Env} {
-		if exists(f) {
+		if found, _ := exists(f); found {
 			t.Errorf("%s written although the config was in the way", f)
 		}
 	}
