@@ -200,6 +200,14 @@ func (a App) initCmd(ctx context.Context, args []string) error {
 	if o.renew {
 		return a.renewCert(o)
 	}
+	layout, err := setup.NewLayout(o.dir)
+	if err != nil {
+		return &setupError{fmt.Errorf("--dir %s: %w", o.dir, err)}
+	}
+	// Before any question: answers to an init that cannot write would be wasted.
+	if _, err := layout.Free(o.force); err != nil {
+		return &setupError{fmt.Errorf("init: %w", err)}
+	}
 	if o.tenantID == "" && config.IsGUID(o.tenant) {
 		o.tenantID = o.tenant
 	}
@@ -209,36 +217,10 @@ func (a App) initCmd(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	var missing []string
-	for _, m := range []struct{ flag, value string }{{"--tenant-id", o.tenantID}, {"--client-id", o.clientID}} {
-		if m.value == "" {
-			missing = append(missing, m.flag)
-		}
+	if err := o.requireIDs(); err != nil {
+		return err
 	}
-	if len(missing) > 0 {
-		why := "stdin is not a terminal"
-		if o.yes {
-			why = "--yes was given"
-		}
-		return &usageError{fmt.Sprintf("init: missing %s (not asked: %s); find both on the Overview page of the app registration",
-			strings.Join(missing, " and "), why)}
-	}
-	cloud, _ := config.CloudNamed(o.cloud)
-	if o.cloud == "" {
-		cloud = config.Clouds[0]
-	}
-	authority, resource := cloud.AuthorityHost, cloud.Resource
-	custom := o.authorityHost != "" || o.resource != ""
-	if o.authorityHost != "" {
-		authority = strings.TrimRight(o.authorityHost, "/")
-	}
-	if o.resource != "" {
-		resource = strings.TrimRight(o.resource, "/")
-	}
-	layout, err := setup.NewLayout(o.dir)
-	if err != nil {
-		return &setupError{fmt.Errorf("--dir %s: %w", o.dir, err)}
-	}
+	cloud, authority, resource := o.endpoints()
 	res, err := setup.Create(setup.Params{
 		Layout: layout, Tenant: o.tenant, TenantID: o.tenantID, ClientID: o.clientID,
 		AuthorityHost: authority, Resource: resource,
@@ -248,7 +230,47 @@ func (a App) initCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return &setupError{fmt.Errorf("init: %w", err)}
 	}
+	a.printCreated(o, layout, res, cloud)
+	return nil
+}
 
+// requireIDs fails naming the IDs neither the flags nor the answers gave.
+func (o *initOptions) requireIDs() error {
+	var missing []string
+	for _, m := range []struct{ flag, value string }{{"--tenant-id", o.tenantID}, {"--client-id", o.clientID}} {
+		if m.value == "" {
+			missing = append(missing, m.flag)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	why := "stdin is not a terminal"
+	if o.yes {
+		why = "--yes was given"
+	}
+	return &usageError{fmt.Sprintf("init: missing %s (not asked: %s); find both on the Overview page of the app registration",
+		strings.Join(missing, " and "), why)}
+}
+
+// endpoints are the login host and API resource: the cloud's, unless the flags replace them.
+// cloud is "" when they do.
+func (o *initOptions) endpoints() (cloud, authority, resource string) {
+	c, ok := config.CloudNamed(o.cloud)
+	if !ok {
+		c = config.Clouds[0] // validated: no --cloud at all
+	}
+	cloud, authority, resource = c.Name, c.AuthorityHost, c.Resource
+	if o.authorityHost != "" {
+		cloud, authority = "", strings.TrimRight(o.authorityHost, "/")
+	}
+	if o.resource != "" {
+		cloud, resource = "", strings.TrimRight(o.resource, "/")
+	}
+	return cloud, authority, resource
+}
+
+func (a App) printCreated(o initOptions, layout setup.Layout, res setup.Result, cloud string) {
 	w := a.Stdout
 	fmt.Fprintf(w, "Wrote in %s:\n", layout.Dir)
 	for _, f := range []struct{ path, what string }{
@@ -263,13 +285,8 @@ func (a App) initCmd(ctx context.Context, args []string) error {
 		fmt.Fprintf(w, "  (replaced the existing %s)\n", filepath.Base(r))
 	}
 	fmt.Fprintf(w, "Certificate: RSA %d bits, valid until %s, thumbprint %s\n\n", o.keyBits, res.NotAfter.Format(time.DateOnly), res.Thumbprint)
-	cloudName := cloud.Name
-	if custom {
-		cloudName = ""
-	}
-	steps := nextSteps{cloud: cloudName, clientID: o.clientID, cert: res.Cert, thumbprint: res.Thumbprint, config: layout.Config, first: true}
+	steps := nextSteps{cloud: cloud, clientID: o.clientID, cert: res.Cert, thumbprint: res.Thumbprint, config: layout.Config, first: true}
 	steps.print(w)
-	return nil
 }
 
 // renewCert makes a new certificate beside the configured credential.

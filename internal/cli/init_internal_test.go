@@ -282,3 +282,24 @@ func TestInitInterruptedAtAQuestion(t *testing.T) {
 		t.Errorf("files written: %v", entries)
 	}
 }
+
+// An init that could not write asks nothing: the key in the way is named first.
+func TestInitRefusesBeforeAsking(t *testing.T) {
+	dir := t.TempDir()
+	key := filepath.Join(dir, "app.pem")
+	if err := os.WriteFile(key, []byte("mine"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, code, _, stderr := promptRun(t, true, tenantGUID+"\n"+clientGUID+"\n\n\n", "--dir", dir, "--force")
+	if code != ExitUsage || !strings.Contains(stderr, key+" already exists; init never replaces a key") {
+		t.Errorf("exit %d\n%s", code, stderr)
+	}
+	for _, q := range questions {
+		if strings.Contains(stderr, q) {
+			t.Errorf("asked %q", q)
+		}
+	}
+	if data, _ := os.ReadFile(key); string(data) != "mine" {
+		t.Error("the key changed")
+	}
+}

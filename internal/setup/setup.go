@@ -57,6 +57,30 @@ func NewLayout(dir string) (Layout, error) {
 	}, nil
 }
 
+// Free checks that a new installation may be written in l: no key or certificate there, and
+// no config or .env unless force. It returns the files force would replace.
+func (l Layout) Free(force bool) (replaced []string, err error) {
+	for _, f := range []struct{ path, what string }{{l.Key, "private key"}, {l.Cert, "certificate"}} {
+		if found, err := exists(f.path); err != nil || found {
+			return nil, existsError(err, f.path, f.what, "init never replaces a key or certificate: "+
+				"use init --renew-cert to make a new certificate beside it, or choose another --dir")
+		}
+	}
+	for _, f := range []struct{ path, what string }{{l.Config, "config"}, {l.Env, ".env"}} {
+		found, err := exists(f.path)
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			if !force {
+				return nil, &ExistsError{f.path, f.what, "use --force to replace it (the key is kept either way)"}
+			}
+			replaced = append(replaced, f.path)
+		}
+	}
+	return replaced, nil
+}
+
 // Params of a new installation.
 type Params struct {
 	Layout        Layout
@@ -95,23 +119,8 @@ func (e *ExistsError) Error() string {
 // this call created is removed again when a later step fails.
 func Create(p Params) (res Result, err error) {
 	l := p.Layout
-	for _, f := range []struct{ path, what string }{{l.Key, "private key"}, {l.Cert, "certificate"}} {
-		if found, err := exists(f.path); err != nil || found {
-			return res, existsError(err, f.path, f.what, "init never replaces a key or certificate: "+
-				"use init --renew-cert to make a new certificate beside it, or choose another --dir")
-		}
-	}
-	for _, f := range []struct{ path, what string }{{l.Config, "config"}, {l.Env, ".env"}} {
-		found, err := exists(f.path)
-		if err != nil {
-			return res, err
-		}
-		if found {
-			if !p.Force {
-				return res, &ExistsError{f.path, f.what, "use --force to replace it (the key is kept either way)"}
-			}
-			res.Replaced = append(res.Replaced, f.path)
-		}
+	if res.Replaced, err = l.Free(p.Force); err != nil {
+		return res, err
 	}
 	tenant := p.Tenant
 	if tenant == "" {
