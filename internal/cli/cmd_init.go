@@ -410,8 +410,12 @@ func (s nextSteps) print(w io.Writer) {
 }
 
 // shellQuote quotes a path for the shell the user types the command into, when it needs it.
-func shellQuote(s string) string {
-	safe := true
+func shellQuote(s string) string { return quoteFor(runtime.GOOS, s) }
+
+// quoteFor quotes s for the shell of goos: cmd.exe and PowerShell take double quotes (a Windows
+// path holds no '"'); POSIX shells single quotes, which keep '$' and '\' as they are.
+func quoteFor(goos, s string) string {
+	safe := s != ""
 	for _, r := range s {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(`/\:._-+,@`, r)) {
 			safe = false
@@ -419,9 +423,9 @@ func shellQuote(s string) string {
 		}
 	}
 	switch {
-	case safe && s != "":
+	case safe:
 		return s
-	case runtime.GOOS == "windows":
+	case goos == "windows":
 		return `"` + s + `"`
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -218,15 +217,16 @@ func TestShellQuote(t *testing.T) {
 		{"/etc/o365logfetch/o365_logs.cfg", "/etc/o365logfetch/o365_logs.cfg", "/etc/o365logfetch/o365_logs.cfg"},
 		{`C:\ProgramData\o365logfetch\o365_logs.cfg`, `C:\ProgramData\o365logfetch\o365_logs.cfg`, `C:\ProgramData\o365logfetch\o365_logs.cfg`},
 		{`C:\Program Files\o365\o365_logs.cfg`, `'C:\Program Files\o365\o365_logs.cfg'`, `"C:\Program Files\o365\o365_logs.cfg"`},
+		{`\\server\share\o365 logs\o365_logs.cfg`, `'\\server\share\o365 logs\o365_logs.cfg'`, `"\\server\share\o365 logs\o365_logs.cfg"`},
 		{"/srv/it's here/$HOME.cfg", `'/srv/it'\''s here/$HOME.cfg'`, `"/srv/it's here/$HOME.cfg"`},
+		{"", "''", `""`},
 	}
 	for _, tt := range tests {
-		want := tt.unix
-		if runtime.GOOS == "windows" {
-			want = tt.windows
+		if got := quoteFor("linux", tt.in); got != tt.unix {
+			t.Errorf("linux: quoteFor(%q) = %s, want %s", tt.in, got, tt.unix)
 		}
-		if got := shellQuote(tt.in); got != want {
-			t.Errorf("shellQuote(%q) = %s, want %s", tt.in, got, want)
+		if got := quoteFor("windows", tt.in); got != tt.windows {
+			t.Errorf("windows: quoteFor(%q) = %s, want %s", tt.in, got, tt.windows)
 		}
 	}
 }

@@ -187,7 +187,7 @@ func TestCreateRejectsBadParams(t *testing.T) {
 // Paths are written so that the loader reads them back: spaces, '%' (interpolation), ';' and
 // '#' (no inline comments), backslashes and quotes.
 func TestCreatePathsRoundTrip(t *testing.T) {
-	for _, name := range []string{"plain", "with space", "100% audit", "a;b#c", `back\slash`, `quote"d`, "ünïcode"} {
+	for _, name := range []string{"plain", "with space", "100% audit", "a;b#c", `back\slash`, `quote"d`, "o'brien $HOME", "ünïcode"} {
 		t.Run(name, func(t *testing.T) {
 			if runtime.GOOS == "windows" && strings.ContainsAny(name, `\"`) {
 				t.Skip("not a file name on Windows")
@@ -373,4 +373,45 @@ func mustRead(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return data
+}
+
+// Windows paths are written as they are: backslashes kept (the loader has no backslash
+// continuation or escapes), '%' doubled for interpolation, and the .env value single-quoted so
+// that godotenv keeps "\n" in "C:\new" as two characters.
+func TestWindowsPathsAreWrittenLiterally(t *testing.T) {
+	const dir = `C:\ProgramData\100%\new o365`
+	cfg, err := renderConfig(configValues{Tenant: "t.example", TenantID: tenantID, ClientID: clientID, AuthorityHost: "https://a.example",
+		Resource: "https://r.example", KeyFile: dir + `\app.pem`, Thumbprint: "T", Output: dir + `\logs`, DebugLog: dir + `\debug`, State: dir + `\state`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range []string{
+		`privateKeyFile = C:\ProgramData\100%%\new o365\app.pem`,
+		`baseLogLocation = C:\ProgramData\100%%\new o365\logs`,
+		`timeKeeperLocation = C:\ProgramData\100%%\new o365\state`,
+	} {
+		if !strings.Contains(string(cfg), "\n"+line+"\n") {
+			t.Errorf("config lacks the line %s", line)
+		}
+	}
+	env, err := renderEnv(dir + `\o365_logs.cfg`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars, err := godotenv.Unmarshal(string(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := vars["O365_MANAGEMENT_API_CONFIG"]; got != dir+`\o365_logs.cfg` {
+		t.Errorf(".env reads back %q", got)
+	}
+	for _, path := range []string{`C:\Users\O'Brien\$HOME "x"\new\o365_logs.cfg`, "/home/o'brien/${HOME}/o365_logs.cfg"} {
+		env, err := renderEnv(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if vars, err := godotenv.Unmarshal(string(env)); err != nil || vars["O365_MANAGEMENT_API_CONFIG"] != path {
+			t.Errorf(".env reads %q back as %q (%v)", path, vars["O365_MANAGEMENT_API_CONFIG"], err)
+		}
+	}
 }

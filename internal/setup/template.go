@@ -119,11 +119,14 @@ func iniValue(v string) (string, error) {
 	return strings.ReplaceAll(v, "%", "%%"), nil
 }
 
-// envValue quotes v for the .env reader: single quotes keep backslashes (Windows paths) and
-// '$' as they are.
+// envValue quotes v for the .env reader: single quotes keep backslashes (Windows paths) and '$'
+// as they are; a value holding a single quote is double-quoted with '\', '"' and '$' escaped.
 func envValue(v string) (string, error) {
-	if strings.ContainsAny(v, "'\r\n") {
-		return "", fmt.Errorf("%q cannot be written to .env: it holds a single quote or a line break", v)
+	if strings.ContainsAny(v, "\r\n") {
+		return "", fmt.Errorf("%q cannot be written to .env: it holds a line break", v)
 	}
-	return "'" + v + "'", nil
+	if !strings.Contains(v, "'") {
+		return "'" + v + "'", nil
+	}
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, `$`, `\$`).Replace(v) + `"`, nil
 }
