@@ -93,12 +93,7 @@ func newHarness(t *testing.T, s setup) *harness {
 	if s.emu.PageSize == 0 {
 		s.emu.PageSize = 2
 	}
-	srv, err := emulator.Start(s.emu)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	h.srv = srv
+	h.start(s.emu)
 	h.out = filepath.Join(h.dir, "out")
 	h.state = filepath.Join(h.dir, "state")
 	h.debug = filepath.Join(h.dir, "debug")
@@ -127,7 +122,7 @@ func newHarness(t *testing.T, s setup) *harness {
 		// Pacing is tested on its own; here it would only make every test wait.
 		fetch += "\nrequestsPerMinute = 60000"
 	}
-	ec := srv.Emulator.Config()
+	ec := h.srv.Emulator.Config()
 	h.cfg = filepath.Join(h.dir, "o365_logs.cfg")
 	writeFile(t, h.cfg, fmt.Sprintf(`[API_SETTINGS]
 tenant = %s
@@ -150,9 +145,20 @@ timeKeeperLocation = %s
 [FETCH]
 workers = 4
 %s
-`, ec.TenantDomain, ec.TenantID, ec.ClientID, srv.URL, srv.Resource(), cred.Thumbprint, keyFile, s.api,
+`, ec.TenantDomain, ec.TenantID, ec.ClientID, h.srv.URL, h.srv.Resource(), cred.Thumbprint, keyFile, s.api,
 		ct.String(), h.out, h.debug, h.state, fetch))
 	return h
+}
+
+// start runs the emulator of h until the test ends.
+func (h *harness) start(cfg emulator.Config) {
+	h.t.Helper()
+	srv, err := emulator.Start(cfg)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.t.Cleanup(srv.Close)
+	h.srv = srv
 }
 
 func writeFile(t *testing.T, path, content string) {

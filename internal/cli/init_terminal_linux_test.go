@@ -3,7 +3,6 @@ package cli_test
 import (
 	"bytes"
 	"context"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,12 +25,7 @@ func TestInitAsksOnATerminalOnly(t *testing.T) {
 	t.Run("terminal", func(t *testing.T) {
 		pty, tty := openPTY(t)
 		defer pty.Close()
-		screen := make(chan string)
-		go func() {
-			var b bytes.Buffer
-			_, _ = io.Copy(&b, pty) // ends with EIO once the terminal side is closed
-			screen <- b.String()
-		}()
+		screen := readScreen(pty)
 		// Typed ahead: the terminal holds the lines until init reads them.
 		if _, err := pty.WriteString(tenantID + "\n" + clientID + "\ncontoso.onmicrosoft.com\nGCC\n"); err != nil {
 			t.Fatal(err)

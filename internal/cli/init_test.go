@@ -23,12 +23,7 @@ import (
 func initHarness(t *testing.T) *harness {
 	t.Helper()
 	h := &harness{t: t, clock: &clock{}, dir: filepath.Join(t.TempDir(), "o365 setup")}
-	srv, err := emulator.Start(emulator.Config{Now: h.clock.Now, PageSize: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	h.srv = srv
+	h.start(emulator.Config{Now: h.clock.Now, PageSize: 2})
 	h.cfg = filepath.Join(h.dir, "o365_logs.cfg")
 	h.out = filepath.Join(h.dir, "logs")
 	h.debug = filepath.Join(h.dir, "debug")

@@ -40,6 +40,17 @@ func openPTY(t *testing.T) (pty, tty *os.File) {
 	return pty, tty
 }
 
+// readScreen collects what the terminal shows, until its tty side is closed.
+func readScreen(pty *os.File) <-chan string {
+	screen := make(chan string, 1)
+	go func() {
+		var b bytes.Buffer
+		_, _ = io.Copy(&b, pty) // ends with EIO once the terminal side is closed
+		screen <- b.String()
+	}()
+	return screen
+}
+
 // On a terminal a fetch shows a progress bar and ends with the summary, unless --quiet.
 func TestTerminalShowsProgressAndSummary(t *testing.T) {
 	tests := []struct {
@@ -57,12 +68,7 @@ func TestTerminalShowsProgressAndSummary(t *testing.T) {
 			h := summaryHarness(t)
 			pty, tty := openPTY(t)
 			defer pty.Close()
-			screen := make(chan string)
-			go func() {
-				var b bytes.Buffer
-				_, _ = io.Copy(&b, pty) // ends with EIO once the terminal side is closed
-				screen <- b.String()
-			}()
+			screen := readScreen(pty)
 			var stdout bytes.Buffer
 			app := cli.App{Stdout: &stdout, Stderr: tty, HTTP: h.srv.Client(), Now: h.clock.Now}
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
