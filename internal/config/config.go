@@ -115,7 +115,7 @@ const (
 	DefaultAuthorityHost     = "https://login.microsoftonline.com"
 	DefaultResource          = "https://manage.office.com"
 	DefaultWorkers           = 8
-	DefaultInitialLookback   = 24 * time.Hour
+	DefaultInitialLookback   = 22 * time.Hour // with the default overlap, the first listing is one 23-hour window
 	DefaultOverlap           = time.Hour
 	DefaultRequestsPerMinute = 1200
 	DefaultRecordHorizon     = 24 * time.Hour

@@ -126,7 +126,7 @@ func TestDefaults(t *testing.T) {
 		{"debug dir is the base dir", c.DebugLogDir, "/o365/logs"},
 		{"log level info", c.LogLevel, slog.LevelInfo},
 		{"workers", c.Workers, 8},
-		{"initial lookback", c.InitialLookback, 24 * time.Hour},
+		{"initial lookback", c.InitialLookback, 22 * time.Hour},
 		{"overlap", c.Overlap, time.Hour},
 		{"requests per minute", c.RequestsPerMinute, 1200},
 	}
