@@ -523,7 +523,7 @@ func TestRedacted(t *testing.T) {
 	for _, want := range []string{
 		"[API_SETTINGS]\n", "tenantId = 41463f53-8812-40f4-890f-865bf6e35190\n",
 		"thumbprint = 3F2A4B5C6D7E8F9012345678901234567890ABCD\n",
-		"Audit.Exchange = Audit.Exchange\n", "initialLookback = 24h\n", "overlap = 1h\n", "# environment: O365_LOG_LEVEL = INFO\n",
+		"Audit.Exchange = Audit.Exchange\n", "initialLookback = 22h\n", "overlap = 1h\n", "# environment: O365_LOG_LEVEL = INFO\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
