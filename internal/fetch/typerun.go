@@ -80,18 +80,12 @@ func (r *typeRun) run(ctx context.Context) {
 	r.res.Windows = len(windows)
 	listedTo := to
 	for _, w := range windows {
-		err := r.o.API.List(ctx, ct, w, func(page []activity.Content) error {
-			for _, c := range page {
-				r.offer(ctx, c)
-			}
-			return nil
-		})
-		if err != nil {
+		if failed, err := r.listWindow(ctx, w); err != nil {
 			if activity.Fatal(err) {
 				r.cancel(err)
 			}
 			r.res.fail(err)
-			listedTo = w.Start
+			listedTo = failed
 			break
 		}
 	}
