@@ -28,7 +28,7 @@ import (
 func preflight(cfg *config.Config, stderr io.Writer) error {
 	outputs := make([]string, 0, len(cfg.ContentTypes))
 	for _, ct := range cfg.ContentTypes {
-		outputs = append(outputs, ct+".log")
+		outputs = append(outputs, cfg.OutputName(ct)+".log")
 	}
 	for _, d := range []struct {
 		key, dir string

@@ -27,7 +27,10 @@ import (
 type Options struct {
 	API       *activity.Client
 	Store     *state.Store
-	OutDir    string // baseLogLocation: <OutDir>/<ContentType>.log
+	OutDir    string // baseLogLocation: <OutDir>/<file name>.log
+	// FileNames names a content type's output file (without .log) when it is not the content
+	// type itself: the type as the user spelled it in the config.
+	FileNames map[string]string
 	SpoolDir  string // where blobs too big for memory wait before they are appended
 	Types     []string
 	AutoStart bool
@@ -130,7 +133,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		if !ready[tr.ContentType] {
 			continue
 		}
-		w, err := sink.Open(o.OutDir, tr.ContentType)
+		name := tr.ContentType
+		if n := o.FileNames[tr.ContentType]; n != "" {
+			name = n
+		}
+		w, err := sink.Open(o.OutDir, name)
 		if err != nil {
 			return res, fmt.Errorf("output file for %s: %w", tr.ContentType, err)
 		}
