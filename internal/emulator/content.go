@@ -4,8 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/binary"
-	"encoding/json"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -61,7 +61,7 @@ func (b *blobEntry) listedExpiration(quirks bool) time.Time {
 	}
 	return b.expiration()
 }
-func (b *blobEntry) visibleAt() time.Time  { return b.created.Add(b.spec.VisibleAfter) }
+func (b *blobEntry) visibleAt() time.Time { return b.created.Add(b.spec.VisibleAfter) }
 
 // recordCount is the number of records the blob serves, repeats included.
 func (b *blobEntry) recordCount() int { return b.spec.Records + len(b.spec.RepeatIDs) }

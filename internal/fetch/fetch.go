@@ -25,9 +25,9 @@ import (
 
 // Options describe one run.
 type Options struct {
-	API       *activity.Client
-	Store     *state.Store
-	OutDir    string // baseLogLocation: <OutDir>/<file name>.log
+	API    *activity.Client
+	Store  *state.Store
+	OutDir string // baseLogLocation: <OutDir>/<file name>.log
 	// FileNames names a content type's output file (without .log) when it is not the content
 	// type itself: the type as the user spelled it in the config.
 	FileNames map[string]string
