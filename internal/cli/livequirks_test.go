@@ -1,0 +1,120 @@
+package cli_test
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/o365logfetch/o365logfetch/internal/emulator"
+	"github.com/o365logfetch/o365logfetch/internal/state"
+)
+
+// The live service differs from Microsoft's documentation (see the emulator's LiveQuirks):
+// a window of exactly 24 hours is refused, next-page links come lower-case, without
+// PublisherIdentifier and under /api/v1/, throttling comes without Retry-After, and listing
+// entries spell the content type in another casing. A new install and a long backfill must
+// still deliver everything.
+
+func TestLiveQuirksFirstCronRunWithoutState(t *testing.T) {
+	h := newHarness(t, setup{emu: emulator.Config{LiveQuirks: true, Seed: 31}})
+	now := h.clock.Now()
+	for _, ct := range emulator.ContentTypes {
+		// Everything the first run can see: it starts initialLookback (22 h) back.
+		h.srv.Generate(ct, now.Add(-22*time.Hour+time.Minute), now, 40*time.Minute, 2)
+	}
+	h.mustRun(0)
+	for _, ct := range emulator.ContentTypes {
+		if n := h.exactlyOnce(ct); n == 0 {
+			t.Errorf("%s: nothing served", ct)
+		}
+	}
+	h.liveQuirksSeen()
+
+	// The next run finds nothing new and still exits 0.
+	h.clock.Advance(2 * time.Minute)
+	h.mustRun(0)
+	for _, ct := range emulator.ContentTypes {
+		h.exactlyOnce(ct)
+	}
+	h.publisherOnEvery()
+}
+
+func TestLiveQuirksSeventyHourBackfill(t *testing.T) {
+	h := newHarness(t, setup{emu: emulator.Config{LiveQuirks: true, Seed: 32}})
+	now := h.clock.Now().UTC().Truncate(time.Second)
+	start := now.Add(-70 * time.Hour)
+	for _, ct := range emulator.ContentTypes {
+		h.srv.Generate(ct, start, now, 75*time.Minute, 2)
+	}
+	// Throttled answers without Retry-After, as measured on the live service.
+	h.srv.SetFaults(emulator.Faults{Throttle429: 0.05, Throttle403: 0.05})
+	// The previous tool's flags, epoch seconds.
+	_, stderr := h.mustRun(0, "-s", strconv.FormatInt(start.Unix(), 10), "-e", strconv.FormatInt(now.Unix(), 10))
+	for _, ct := range emulator.ContentTypes {
+		h.exactlyOnce(ct)
+	}
+	h.liveQuirksSeen()
+	if h.srv.Stats().Throttled == 0 {
+		t.Error("no request was throttled: the test proves nothing about throttling")
+	}
+	if strings.Contains(stderr, "AF20055") {
+		t.Errorf("a window was refused:\n%s", stderr)
+	}
+}
+
+// liveQuirksSeen checks that the quirks were met, not avoided: pages were followed through
+// the lower-case /api/v1/ links, every request carried PublisherIdentifier, no window was
+// refused, and no listing window was 24 hours long.
+func (h *harness) liveQuirksSeen() {
+	h.t.Helper()
+	v1, refused := 0, 0
+	for _, r := range h.srv.Requests() {
+		if strings.HasPrefix(r.Path, "/api/v1/") {
+			v1++
+		}
+		if r.Kind == "content" && r.Status == 400 {
+			refused++
+		}
+	}
+	if v1 == 0 {
+		h.t.Error("no next page was followed: use more blobs than a page holds")
+	}
+	if refused > 0 {
+		h.t.Errorf("%d listing requests refused", refused)
+	}
+	if n := h.publisherOnEvery(); n == 0 {
+		h.t.Error("no API request seen")
+	}
+}
+
+// TestRefusedWindowsAreSplit: a service that accepts only 5-hour windows still gets every
+// record of a 70-hour backfill; one that refuses even 15 minutes gets a clear error, exit 1.
+func TestRefusedWindowsAreSplit(t *testing.T) {
+	h := newHarness(t, setup{emu: emulator.Config{LiveQuirks: true, MaxWindow: 5 * time.Hour, Seed: 33}, types: []string{"Audit.General"}})
+	now := h.clock.Now().UTC().Truncate(time.Second)
+	start := now.Add(-70 * time.Hour)
+	h.srv.Generate("Audit.General", start, now, 90*time.Minute, 2)
+	h.mustRun(0, "--start", start.Format(time.RFC3339), "--end", now.Format(time.RFC3339))
+	h.exactlyOnce("Audit.General")
+	debug, _ := os.ReadFile(filepath.Join(h.debug, "debug.log"))
+	if !strings.Contains(string(debug), "listing its halves instead") {
+		t.Error("debug.log does not say that windows were split")
+	}
+
+	tight := newHarness(t, setup{emu: emulator.Config{MaxWindow: 10 * time.Minute, Seed: 34}, types: []string{"Audit.General"}})
+	_, stderr := tight.mustRun(1)
+	if !strings.Contains(stderr, "AF20055") || !strings.Contains(stderr, "check the machine's clock") {
+		t.Errorf("stderr does not name AF20055 and the clock:\n%s", stderr)
+	}
+	// Nothing was listed, so progress stays where the first run started: the next run asks again.
+	st, err := state.Open(tight.state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if end := st.Type("Audit.General").End; end.After(tight.clock.Now().Add(-22*time.Hour + time.Minute)) {
+		t.Errorf("saved end %s moved past content that was never listed", end)
+	}
+}
