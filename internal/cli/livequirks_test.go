@@ -118,3 +118,71 @@ func TestRefusedWindowsAreSplit(t *testing.T) {
 		t.Errorf("saved end %s moved past content that was never listed", end)
 	}
 }
+
+// TestListingEntriesAsTheLiveServiceWritesThem: contentIds in every shape seen, expirations
+// 7, 14 and 21 days out, and the content type spelled Audit.Sharepoint in the listing and in
+// the config (the old tool's template): the file is named as configured, every line says
+// Audit.SharePoint, and a second run over the same period writes nothing again.
+func TestListingEntriesAsTheLiveServiceWritesThem(t *testing.T) {
+	h := newHarness(t, setup{emu: emulator.Config{LiveQuirks: true, Seed: 35}, types: []string{"Audit.Sharepoint"}})
+	now := h.clock.Now().UTC()
+	ids := []struct {
+		id     string
+		listed time.Duration
+	}{
+		{"20201212000045238027763$20201212002126942044256$audit_sharepoint$Audit_SharePoint$na0017", 14 * 24 * time.Hour},
+		{"20191120151429657218680$20191120152254760025243$audit_sharepoint$Audit_SharePoint$emea0039$emea0039", 7 * 24 * time.Hour},
+		{"20180321173155808044366$20180321173155808044366$audit_sharepoint$Audit_SharePoint$IsFromNotification", 7 * 24 * time.Hour},
+		{"20171014180051748005825$20171014180051748005825$audit_sharepoint$Audit_SharePoint", 21*24*time.Hour - 61*time.Minute},
+		{"492638008028$492638008028$f28ab78ad40140608012736e373933ebspo2015043022$4a81a7c326fc4aed89c62e6039ab833b$04", 0},
+	}
+	want := map[string]emulator.Blob{}
+	listedAfter := map[string]time.Duration{}
+	for i, c := range ids {
+		listedAfter[c.id] = c.listed
+		if c.listed == 0 {
+			listedAfter[c.id] = 14 * 24 * time.Hour // LiveQuirks' default
+		}
+		b := h.srv.AddBlob(emulator.BlobSpec{ContentType: "Audit.SharePoint", Created: now.Add(-time.Duration(i+1) * time.Hour),
+			Records: 3, ContentID: c.id, Listed: c.listed})
+		want[b.ContentID] = b
+	}
+	h.mustRun(0)
+	h.clock.Advance(time.Minute)
+	h.mustRun(0) // the overlap lists every blob again: none may be written twice
+
+	entries, err := os.ReadDir(h.out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || entries[0].Name() != "Audit.Sharepoint.log" {
+		t.Errorf("output files %v, want exactly Audit.Sharepoint.log as configured", entries)
+	}
+	lines := h.lines("Audit.Sharepoint")
+	count := map[string]int{}
+	for i, rec := range lines {
+		id, _ := rec["contentId"].(string)
+		b, ok := want[id]
+		if !ok {
+			t.Fatalf("line %d: contentId %q is none of the listed ones", i+1, id)
+		}
+		count[rec["Id"].(string)]++
+		listed := b.Created.Add(listedAfter[id])
+		if rec["contentType"] != "Audit.SharePoint" || rec["contentUri"] != b.ContentURI ||
+			rec["contentCreated"] != b.Created.Format("2006-01-02T15:04:05.000Z") ||
+			rec["contentExpiration"] != listed.Format("2006-01-02T15:04:05.000Z") {
+			t.Errorf("line %d metadata: %v %v %v %v, want Audit.SharePoint, the listed uri, times and expiration %s",
+				i+1, rec["contentType"], rec["contentUri"], rec["contentCreated"], rec["contentExpiration"], listed.Format(time.RFC3339))
+		}
+	}
+	for _, b := range want {
+		for _, id := range b.RecordIDs {
+			if count[id] != 1 {
+				t.Errorf("record %s of %s written %d times, want once", id, b.ContentID, count[id])
+			}
+		}
+	}
+	if len(lines) != 3*len(ids) {
+		t.Errorf("%d lines, want %d", len(lines), 3*len(ids))
+	}
+}
