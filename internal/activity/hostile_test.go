@@ -24,19 +24,27 @@ func (s staticTokens) Renew() error                          { return nil }
 // hostileAPI is a client against an emulator with three blobs of Audit.General on three pages.
 func hostileAPI(t *testing.T, maxBlob int64) (*Client, *emulator.Server, []emulator.Blob, window.Window) {
 	t.Helper()
+	return apiAgainst(t, emulator.Config{}, Options{MaxBlobBytes: maxBlob})
+}
+
+// apiAgainst is hostileAPI with the emulator's and the client's options given (PageSize, Now
+// and the client's connection are filled in; a zero Retry tries once).
+func apiAgainst(t *testing.T, cfg emulator.Config, o Options) (*Client, *emulator.Server, []emulator.Blob, window.Window) {
+	t.Helper()
 	now := time.Now().UTC().Truncate(time.Second)
-	srv, err := emulator.Start(emulator.Config{PageSize: 1, Now: func() time.Time { return now }})
+	cfg.PageSize, cfg.Now = 1, func() time.Time { return now }
+	srv, err := emulator.Start(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Close)
 	w := window.Window{Start: now.Add(-2 * time.Hour), End: now}
 	blobs := srv.Generate("Audit.General", w.Start, w.End, 40*time.Minute, 2)
-	c, err := New(Options{
-		Root: srv.APIRoot(), PublisherID: srv.Config().TenantID, HTTP: srv.Client(),
-		Tokens: staticTokens{srv.AccessToken()}, MaxBlobBytes: maxBlob,
-		Retry: Retry{Attempts: 1, Base: time.Millisecond, Cap: time.Millisecond, RetryAfterCap: time.Millisecond, Budget: time.Millisecond},
-	})
+	o.Root, o.PublisherID, o.HTTP, o.Tokens = srv.APIRoot(), srv.Config().TenantID, srv.Client(), staticTokens{srv.AccessToken()}
+	if o.Retry.Attempts == 0 {
+		o.Retry = Retry{Attempts: 1, Base: time.Millisecond, Cap: time.Millisecond, RetryAfterCap: time.Millisecond, Budget: time.Millisecond}
+	}
+	c, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}

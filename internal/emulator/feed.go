@@ -371,6 +371,8 @@ func (e *Emulator) serveContent(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case next == "":
+	case bent && p.Header != "":
+		w.Header()[p.Header] = []string{next}
 	case e.cfg.LiveQuirks:
 		// As over HTTP/2, where every header name is lower case.
 		w.Header()["nextpageuri"] = []string{next}
