@@ -47,10 +47,10 @@ func TestLiveQuirksSeventyHourBackfill(t *testing.T) {
 	now := h.clock.Now().UTC().Truncate(time.Second)
 	start := now.Add(-70 * time.Hour)
 	for _, ct := range emulator.ContentTypes {
-		h.srv.Generate(ct, start, now, 75*time.Minute, 2)
+		h.srv.Generate(ct, start, now, 3*time.Hour, 2)
 	}
 	// Throttled answers without Retry-After, as measured on the live service.
-	h.srv.SetFaults(emulator.Faults{Throttle429: 0.05, Throttle403: 0.05})
+	h.srv.SetFaults(emulator.Faults{Throttle429: 0.02, Throttle403: 0.02})
 	// The previous tool's flags, epoch seconds.
 	_, stderr := h.mustRun(0, "-s", strconv.FormatInt(start.Unix(), 10), "-e", strconv.FormatInt(now.Unix(), 10))
 	for _, ct := range emulator.ContentTypes {
