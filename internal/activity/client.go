@@ -126,23 +126,18 @@ func (c *Client) sameOrigin(raw string) (string, error) {
 	}
 	// The live service sends next-page links with lower-case query names and without
 	// PublisherIdentifier; without it the request would be charged to the quota shared by all
-	// publishers. The rest of the link is followed as sent.
-	if !hasParam(u.Query(), "PublisherIdentifier") {
-		q := u.Query()
+	// publishers. Ours goes in, in its documented spelling, replacing one in another casing;
+	// the rest of the link is followed as sent.
+	if q := u.Query(); q.Get("PublisherIdentifier") == "" {
+		for k := range q {
+			if strings.EqualFold(k, "PublisherIdentifier") {
+				q.Del(k)
+			}
+		}
 		q.Set("PublisherIdentifier", c.pubID)
 		u.RawQuery = q.Encode()
 	}
 	return u.String(), nil
-}
-
-// hasParam reports whether q holds a non-empty value for name in any casing.
-func hasParam(q url.Values, name string) bool {
-	for k, vs := range q {
-		if strings.EqualFold(k, name) && len(vs) > 0 && vs[0] != "" {
-			return true
-		}
-	}
-	return false
 }
 
 // do sends one API request with retries. handle reads a 2xx answer; a body cut short while

@@ -251,6 +251,8 @@ func FuzzSameOrigin(f *testing.F) {
 		"//evil.example/x",
 		"/relative/path",
 		"https://MANAGE.office.com:443/x",
+		"https://manage.office.com/api/v1/41463f53-8812-40f4-890f-865bf6e35190/activity/feed/subscriptions/content?contenttype=Audit.SharePoint&starttime=2026-11-25T00:00:00&endtime=2026-11-25T23:00:00&nextpage=2023071100R022885001761",
+		"https://manage.office.com/x?publisheridentifier=other&PUBLISHERIDENTIFIER=",
 		"https://manage.office.com\\@evil.example/",
 		"",
 	} {
