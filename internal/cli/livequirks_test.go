@@ -186,3 +186,23 @@ func TestListingEntriesAsTheLiveServiceWritesThem(t *testing.T) {
 		t.Errorf("%d lines, want %d", len(lines), 3*len(ids))
 	}
 }
+
+// An earlier version wrote the canonical name: the run says where the records go now.
+func TestOutputNamedAsConfiguredWarnsOfTheOldFile(t *testing.T) {
+	h := newHarness(t, setup{types: []string{"Audit.Sharepoint"}})
+	if err := os.MkdirAll(h.out, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(h.out, "Audit.SharePoint.log"), "")
+	if _, err := os.Stat(filepath.Join(h.out, "Audit.Sharepoint.log")); err == nil {
+		t.Skip("this file system ignores case: both names are one file")
+	}
+	h.srv.AddBlob(emulator.BlobSpec{ContentType: "Audit.SharePoint", Created: h.clock.Now().Add(-time.Hour), Records: 2})
+	_, stderr := h.mustRun(0)
+	if !strings.Contains(stderr, "Audit.SharePoint records are written to Audit.Sharepoint.log") {
+		t.Errorf("no warning of the renamed output:\n%s", stderr)
+	}
+	if got := len(h.lines("Audit.Sharepoint")); got != 2 {
+		t.Errorf("%d lines in Audit.Sharepoint.log, want 2", got)
+	}
+}

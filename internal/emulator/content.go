@@ -41,7 +41,7 @@ type Blob struct {
 }
 
 // blobEntry keeps only what regenerates a blob: its body is produced on
-// request, never stored.
+// request, never stored (unless the spec gives one verbatim).
 type blobEntry struct {
 	spec    BlobSpec
 	seq     uint64
@@ -61,6 +61,7 @@ func (b *blobEntry) listedExpiration(quirks bool) time.Time {
 	}
 	return b.expiration()
 }
+
 func (b *blobEntry) visibleAt() time.Time { return b.created.Add(b.spec.VisibleAfter) }
 
 // recordCount is the number of records the blob serves, repeats included.

@@ -25,16 +25,17 @@ import (
 
 // Options describe one run.
 type Options struct {
-	API    *activity.Client
-	Store  *state.Store
-	OutDir string // baseLogLocation: <OutDir>/<file name>.log
-	// FileNames names a content type's output file (without .log) when it is not the content
-	// type itself: the type as the user spelled it in the config.
-	FileNames map[string]string
+	API       *activity.Client
+	Store     *state.Store
+	OutDir    string // baseLogLocation: <OutDir>/<ContentType>.log, or the name in FileNames
 	SpoolDir  string // where blobs too big for memory wait before they are appended
 	Types     []string
 	AutoStart bool
 	Workers   int
+
+	// FileNames names a content type's output file (without .log) when it is not the content
+	// type itself: the type as the user spelled it in the config.
+	FileNames map[string]string
 
 	InitialLookback time.Duration // where a type without any saved progress starts
 	Overlap         time.Duration // trailing period before the saved end that is listed again
