@@ -2,9 +2,13 @@
 // Management Activity API over TLS on loopback, with generated audit
 // content, and writes a ready-to-use o365logfetch configuration for it.
 //
-//	o365emulator -dir demo
+//	o365emulator -dir demo [-live-quirks]
 //	export SSL_CERT_FILE=demo/ca.pem
 //	O365_MANAGEMENT_API_CONFIG=demo/o365_logs.cfg o365logfetch
+//
+// Other clients get tokens from the same URL: v2 at /{tenant}/oauth2/v2.0/token (scope
+// <URL>/.default) or v1 at /{tenant}/oauth2/token (resource <URL>), with the certificate
+// in app.pem or a client assertion signed with its key.
 package main
 
 import (
@@ -38,6 +42,7 @@ type options struct {
 	records, pageSize   int
 	latency             time.Duration
 	faults              emulator.Faults
+	liveQuirks          bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -59,6 +64,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Float64Var(&o.faults.Drop, "drop", 0, "fraction of API requests whose connection is dropped")
 	fs.Float64Var(&o.faults.TokenError, "token-error", 0, "fraction of token requests answered 503")
 	fs.IntVar(&o.faults.QuotaPerMinute, "quota", 0, "API requests allowed per rolling minute (0 = unlimited)")
+	fs.BoolVar(&o.liveQuirks, "live-quirks", false, "answer as the live service was observed to, where it differs from the documentation:\n"+
+		"exactly-24h windows refused (AF20055), lower-case next-page links without PublisherIdentifier under /api/v1/,\n"+
+		"no Retry-After on throttling, listing contentType in another casing, contentExpiration 14 days out")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -108,9 +116,10 @@ func serve(ctx context.Context, o options, stdout io.Writer) error {
 		return err
 	}
 	s, err := emulator.StartTLS(emulator.Config{
-		Certs:    []*x509.Certificate{cred.Cert},
-		PageSize: o.pageSize,
-		Seed:     o.seed,
+		Certs:      []*x509.Certificate{cred.Cert},
+		PageSize:   o.pageSize,
+		Seed:       o.seed,
+		LiveQuirks: o.liveQuirks,
 	}, o.addr)
 	if err != nil {
 		return err

@@ -73,7 +73,7 @@ func New(o Options) (*Client, error) {
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	c := &Client{
 		root: root, pubID: o.PublisherID, http: &hc, tokens: o.Tokens,
-		retry: o.Retry, pace: newPacer(o.RequestsPerMinute), now: o.Now, log: o.Log,
+		retry: o.Retry, pace: newPacer(o.RequestsPerMinute, nil), now: o.Now, log: o.Log,
 		maxBlob: o.MaxBlobBytes,
 	}
 	if c.maxBlob <= 0 {
@@ -90,6 +90,10 @@ func New(o Options) (*Client, error) {
 	}
 	return c, nil
 }
+
+// Pace is the current request pace in requests per minute: the configured one, or less for a
+// while after throttling. Zero when requests are not paced.
+func (c *Client) Pace() float64 { return c.pace.current() }
 
 // Skew is the API clock minus ours, as seen on the first answer (zero before any answer).
 func (c *Client) Skew() time.Duration {
@@ -120,8 +124,16 @@ func (c *Client) sameOrigin(raw string) (string, error) {
 	if u.Scheme != c.root.Scheme || !strings.EqualFold(u.Host, c.root.Host) || u.User != nil {
 		return "", fmt.Errorf("URL from the API %q points outside %s://%s: refusing to send the token there", raw, c.root.Scheme, c.root.Host)
 	}
-	q := u.Query()
-	if q.Get("PublisherIdentifier") == "" {
+	// The live service sends next-page links with lower-case query names and without
+	// PublisherIdentifier; without it the request would be charged to the quota shared by all
+	// publishers. Ours goes in, in its documented spelling, replacing one in another casing;
+	// the rest of the link is followed as sent.
+	if q := u.Query(); q.Get("PublisherIdentifier") == "" {
+		for k := range q {
+			if strings.EqualFold(k, "PublisherIdentifier") {
+				q.Del(k)
+			}
+		}
 		q.Set("PublisherIdentifier", c.pubID)
 		u.RawQuery = q.Encode()
 	}
@@ -135,11 +147,16 @@ func (c *Client) do(ctx context.Context, op, method, target string, handle func(
 	renewed := false
 	var waited time.Duration
 	for attempt := 1; ; attempt++ {
-		retryAfter, err := c.once(ctx, op, method, target, handle)
+		sent, retryAfter, err := c.once(ctx, op, method, target, handle)
 		if err == nil {
 			return nil
 		}
 		var ae *APIError
+		if errors.As(err, &ae) && throttled(ae) {
+			if cut, rate := c.pace.throttled(sent); cut {
+				c.log.Warn("throttled by the API: slowing down, recovering gradually", "op", op, "requests_per_minute", int(rate))
+			}
+		}
 		if errors.As(err, &ae) && ae.Status == http.StatusUnauthorized && !renewed {
 			// The token may have expired on the server's side before ours: fetch a new one, once.
 			renewed = true
@@ -164,10 +181,17 @@ func (c *Client) do(ctx context.Context, op, method, target string, handle func(
 	}
 }
 
-func (c *Client) once(ctx context.Context, op, method, target string, handle func(*http.Response) error) (time.Duration, error) {
+// once sends the request once. sent is when it left, after its turn in the pace.
+func (c *Client) once(ctx context.Context, op, method, target string, handle func(*http.Response) error) (sent time.Time, retryAfter time.Duration, err error) {
 	if err := c.pace.wait(ctx); err != nil {
-		return 0, err
+		return time.Time{}, 0, err
 	}
+	sent = time.Now()
+	retryAfter, err = c.send(ctx, op, method, target, handle)
+	return sent, retryAfter, err
+}
+
+func (c *Client) send(ctx context.Context, op, method, target string, handle func(*http.Response) error) (time.Duration, error) {
 	token, err := c.tokens.Token(ctx)
 	if err != nil {
 		return 0, err

@@ -107,8 +107,7 @@ func (c *Client) List(ctx context.Context, contentType string, w window.Window, 
 			if err := decodeListing(resp.Body, &entries); err != nil {
 				return err
 			}
-			// The header is spelled NextPageUri; Go's canonical form is Nextpageuri. Get finds both.
-			nextURI = resp.Header.Get("NextPageUri")
+			nextURI = nextPage(resp.Header)
 			return nil
 		})
 		if HasCode(err, CodeStalePage) && next != first && restarts < maxRestarts {
@@ -141,6 +140,24 @@ func (c *Client) List(ctx context.Context, contentType string, w window.Window, 
 		}
 	}
 	return nil
+}
+
+// nextPage finds the paging link of a listing answer. Microsoft documents the header as
+// NextPageUri, shows NextPageUrl in an example, and over HTTP/2 every header name arrives in
+// lower case: any casing of either name is taken, NextPageUri first.
+func nextPage(h http.Header) string {
+	for _, name := range []string{"NextPageUri", "NextPageUrl"} {
+		if v := h.Get(name); v != "" {
+			return v
+		}
+		// Get finds the canonical form; a map filled by hand may hold another casing.
+		for k, vs := range h {
+			if strings.EqualFold(k, name) && len(vs) > 0 && vs[0] != "" {
+				return vs[0]
+			}
+		}
+	}
+	return ""
 }
 
 // ErrTooLarge marks an answer bigger than any real one. Retrying will not help.

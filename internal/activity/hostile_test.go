@@ -24,19 +24,27 @@ func (s staticTokens) Renew() error                          { return nil }
 // hostileAPI is a client against an emulator with three blobs of Audit.General on three pages.
 func hostileAPI(t *testing.T, maxBlob int64) (*Client, *emulator.Server, []emulator.Blob, window.Window) {
 	t.Helper()
+	return apiAgainst(t, emulator.Config{}, Options{MaxBlobBytes: maxBlob})
+}
+
+// apiAgainst is hostileAPI with the emulator's and the client's options given (PageSize, Now
+// and the client's connection are filled in; a zero Retry tries once).
+func apiAgainst(t *testing.T, cfg emulator.Config, o Options) (*Client, *emulator.Server, []emulator.Blob, window.Window) {
+	t.Helper()
 	now := time.Now().UTC().Truncate(time.Second)
-	srv, err := emulator.Start(emulator.Config{PageSize: 1, Now: func() time.Time { return now }})
+	cfg.PageSize, cfg.Now = 1, func() time.Time { return now }
+	srv, err := emulator.Start(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Close)
 	w := window.Window{Start: now.Add(-2 * time.Hour), End: now}
 	blobs := srv.Generate("Audit.General", w.Start, w.End, 40*time.Minute, 2)
-	c, err := New(Options{
-		Root: srv.APIRoot(), PublisherID: srv.Config().TenantID, HTTP: srv.Client(),
-		Tokens: staticTokens{srv.AccessToken()}, MaxBlobBytes: maxBlob,
-		Retry: Retry{Attempts: 1, Base: time.Millisecond, Cap: time.Millisecond, RetryAfterCap: time.Millisecond, Budget: time.Millisecond},
-	})
+	o.Root, o.PublisherID, o.HTTP, o.Tokens = srv.APIRoot(), srv.Config().TenantID, srv.Client(), staticTokens{srv.AccessToken()}
+	if o.Retry.Attempts == 0 {
+		o.Retry = Retry{Attempts: 1, Base: time.Millisecond, Cap: time.Millisecond, RetryAfterCap: time.Millisecond, Budget: time.Millisecond}
+	}
+	c, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,6 +251,8 @@ func FuzzSameOrigin(f *testing.F) {
 		"//evil.example/x",
 		"/relative/path",
 		"https://MANAGE.office.com:443/x",
+		"https://manage.office.com/api/v1/41463f53-8812-40f4-890f-865bf6e35190/activity/feed/subscriptions/content?contenttype=Audit.SharePoint&starttime=2026-11-25T00:00:00&endtime=2026-11-25T23:00:00&nextpage=2023071100R022885001761",
+		"https://manage.office.com/x?publisheridentifier=other&PUBLISHERIDENTIFIER=",
 		"https://manage.office.com\\@evil.example/",
 		"",
 	} {

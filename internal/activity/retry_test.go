@@ -55,7 +55,7 @@ func TestParseErrorBody(t *testing.T) {
 }
 
 func TestPacerSpacesRequests(t *testing.T) {
-	p := newPacer(6000) // one per 10 ms
+	p := newPacer(6000, nil) // one per 10 ms
 	ctx := context.Background()
 	start := time.Now()
 	for range 11 {
@@ -70,6 +70,70 @@ func TestPacerSpacesRequests(t *testing.T) {
 	var nilPacer *pacer
 	if err := nilPacer.wait(ctx); err != nil {
 		t.Errorf("unpaced wait: %v", err)
+	}
+}
+
+// fakeClock is a clock a test moves by hand.
+type fakeClock struct{ t time.Time }
+
+func (c *fakeClock) now() time.Time                  { return c.t }
+func (c *fakeClock) add(d time.Duration)             { c.t = c.t.Add(d) }
+func (c *fakeClock) since(d time.Duration) time.Time { return c.t.Add(-d) }
+
+func TestPacerSlowsDownAfterThrottlingAndRecovers(t *testing.T) {
+	clk := &fakeClock{t: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
+	p := newPacer(1200, clk.now)
+	check := func(step string, want float64) {
+		t.Helper()
+		if got := p.current(); got < want-0.5 || got > want+0.5 {
+			t.Errorf("%s: pace %.1f/min, want %.0f", step, got, want)
+		}
+	}
+	check("start", 1200)
+
+	cut, rate := p.throttled(clk.since(time.Second))
+	if !cut || rate != 600 {
+		t.Fatalf("first throttled answer: cut %v to %.0f, want a cut to 600", cut, rate)
+	}
+	// Seven more workers' requests were in flight at the old pace: their throttled answers
+	// say nothing new and must not cut the pace again.
+	for range 7 {
+		if cut, _ := p.throttled(clk.since(time.Second)); cut {
+			t.Fatal("an answer to a request sent before the cut cut the pace again")
+		}
+	}
+	check("after one round of throttling", 600)
+	// The next request waits the new spacing (100 ms at 600/min), not the old (50 ms).
+	if gap := p.next.Sub(clk.now()); gap < 100*time.Millisecond {
+		t.Errorf("next slot %v after the cut, want at least 100ms", gap)
+	}
+
+	// A request sent after the cut and throttled again halves once more (after the second
+	// of recovery since the cut: 600 + 5).
+	clk.add(time.Second)
+	if cut, rate := p.throttled(clk.now()); !cut || rate != 302.5 {
+		t.Fatalf("throttled again after the cut: cut %v to %.1f, want 302.5", cut, rate)
+	}
+	// Recovery: a quarter of the configured pace (300/min) per minute without throttling.
+	clk.add(30 * time.Second)
+	check("30 s later", 302.5+150)
+	clk.add(90 * time.Second)
+	check("2 min later", 302.5+600)
+	clk.add(time.Minute)
+	check("3 min later: back to the configured pace", 1200)
+	clk.add(time.Hour)
+	check("an hour later: never above the configured pace", 1200)
+
+	// However much throttling, the pace keeps a floor so that the run still moves.
+	for range 20 {
+		clk.add(time.Millisecond)
+		p.throttled(clk.now())
+	}
+	check("after endless throttling", 1200*paceFloor)
+
+	var nilPacer *pacer
+	if cut, _ := nilPacer.throttled(clk.now()); cut || nilPacer.current() != 0 {
+		t.Error("an unpaced client has no pace to cut")
 	}
 }
 

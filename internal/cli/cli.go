@@ -108,6 +108,8 @@ Flags (before or after the command):
   --start TIME      backfill start; RFC 3339 (2026-11-25T09:00:00Z), YYYY-MM-DDTHH:MM:SS (UTC),
                     YYYY-MM-DD (UTC midnight) or epoch seconds
   --end TIME        backfill end (same forms; default: now)
+  -s, --start_time, -e, --end_time
+                    the previous tool's names of --start and --end
   --yes             confirm subscriptions stop
   --summary FORMAT  after a fetch, print the run summary: "text" on stderr, or "json" as one
                     object on stdout (default: text on stderr when it is a terminal, else none)
@@ -137,8 +139,14 @@ func parseArgs(args []string, helpOut io.Writer) (options, error) {
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&o.configPath, "config", "", "")
 	fs.StringVar(&o.envFile, "env-file", "", "")
-	fs.StringVar(&o.start, "start", "", "")
-	fs.StringVar(&o.end, "end", "", "")
+	// -s/--start_time and -e/--end_time are the previous tool's names: cron lines and scripts
+	// written for it keep working.
+	for _, name := range []string{"start", "s", "start_time"} {
+		fs.StringVar(&o.start, name, "", "")
+	}
+	for _, name := range []string{"end", "e", "end_time"} {
+		fs.StringVar(&o.end, name, "", "")
+	}
 	fs.BoolVar(&o.yes, "yes", false, "")
 	fs.StringVar(&o.summary, "summary", "", "")
 	fs.BoolVar(&o.quiet, "quiet", false, "")

@@ -110,6 +110,7 @@ func (a App) runFetch(ctx context.Context, cfg *config.Config, bf backfill, prog
 		API:             s.api,
 		Store:           r.store,
 		OutDir:          cfg.BaseLogDir,
+		FileNames:       cfg.FileNames,
 		SpoolDir:        cfg.StateDir,
 		Types:           cfg.ContentTypes,
 		AutoStart:       cfg.AutoStart,

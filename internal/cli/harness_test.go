@@ -264,3 +264,22 @@ func (h *harness) exactlyOnce(contentType string) int {
 	}
 	return len(blobOf)
 }
+
+// publisherOnEvery checks that every Activity API request carried PublisherIdentifier (without
+// it a request is charged to the quota shared by all publishers), and returns how many API
+// requests there were.
+func (h *harness) publisherOnEvery() int {
+	h.t.Helper()
+	n := 0
+	for _, r := range h.srv.Requests() {
+		switch r.Kind {
+		case "token", "discovery":
+			continue
+		}
+		n++
+		if !strings.EqualFold(r.PublisherID, h.srv.Config().TenantID) {
+			h.t.Errorf("%s %s?%s without PublisherIdentifier (HTTP %d)", r.Method, r.Path, r.RawQuery, r.Status)
+		}
+	}
+	return n
+}

@@ -28,7 +28,7 @@ import (
 func preflight(cfg *config.Config, stderr io.Writer) error {
 	outputs := make([]string, 0, len(cfg.ContentTypes))
 	for _, ct := range cfg.ContentTypes {
-		outputs = append(outputs, ct+".log")
+		outputs = append(outputs, cfg.OutputName(ct)+".log")
 	}
 	for _, d := range []struct {
 		key, dir string
@@ -42,10 +42,11 @@ func preflight(cfg *config.Config, stderr io.Writer) error {
 			return &setupError{fmt.Errorf("[LOGGING] %s: %w", d.key, err)}
 		}
 	}
+	log := newLogger(io.Discard, cfg.LogLevel, stderr)
+	renamedOutputs(cfg, log)
 	if runtime.GOOS == "windows" {
 		return nil // permission bits say nothing there: ACLs decide
 	}
-	log := newLogger(io.Discard, cfg.LogLevel, stderr)
 	for _, f := range credentialFiles(cfg) {
 		fi, err := os.Stat(f.path)
 		if err != nil {
@@ -56,6 +57,26 @@ func preflight(cfg *config.Config, stderr io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// renamedOutputs warns when a type's file under its canonical name exists beside the file
+// named as configured: earlier versions used the canonical name, so records of that type now
+// go to another file, which a forwarder tailing the old name would miss.
+func renamedOutputs(cfg *config.Config, log interface{ Warn(string, ...any) }) {
+	for _, ct := range cfg.ContentTypes {
+		name := cfg.OutputName(ct)
+		if name == ct {
+			continue
+		}
+		canonical, err := os.Stat(filepath.Join(cfg.BaseLogDir, ct+".log"))
+		if err != nil {
+			continue
+		}
+		if configured, err := os.Stat(filepath.Join(cfg.BaseLogDir, name+".log")); err == nil && os.SameFile(canonical, configured) {
+			continue // a file system that ignores case: one file
+		}
+		log.Warn(fmt.Sprintf("%s records are written to %s.log, as [ContentTypes] spells the type; %s.log was written by an earlier version: point forwarders at the new file and move the old one away, or spell the type %s in the config", ct, name, ct, ct))
+	}
 }
 
 type credentialFile struct{ key, path string }

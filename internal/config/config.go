@@ -56,6 +56,10 @@ type Config struct {
 	SecretSource string
 
 	ContentTypes []string // canonical casing, de-duplicated, in file order; at least one
+	// FileNames maps a content type to the name of its output file (without .log) as the
+	// user spelled the type in [ContentTypes]: the old tool named its files that way, and a
+	// forwarder tails them by name. Use OutputName.
+	FileNames map[string]string
 
 	// [LOGGING]
 	BaseLogDir  string
@@ -70,6 +74,15 @@ type Config struct {
 	RequestsPerMinute int           // client-side pacing
 	RecordHorizon     time.Duration // how long written record Ids are remembered; 0 = record dedup off
 	MaxRecordBytes    int           // a single record larger than this fails its blob (a broken or hostile answer)
+}
+
+// OutputName is the name of ct's output file without .log: the content type as the user
+// spelled it in [ContentTypes] (any casing of one of the five), else the canonical name.
+func (c *Config) OutputName(ct string) string {
+	if name := c.FileNames[ct]; name != "" {
+		return name
+	}
+	return ct
 }
 
 // Error is every problem with the configuration (the CLI maps it to exit
@@ -115,7 +128,7 @@ const (
 	DefaultAuthorityHost     = "https://login.microsoftonline.com"
 	DefaultResource          = "https://manage.office.com"
 	DefaultWorkers           = 8
-	DefaultInitialLookback   = 24 * time.Hour
+	DefaultInitialLookback   = 22 * time.Hour // with the default overlap, the first listing is one 23-hour window
 	DefaultOverlap           = time.Hour
 	DefaultRequestsPerMinute = 1200
 	DefaultRecordHorizon     = 24 * time.Hour
@@ -341,7 +354,7 @@ func (l *loader) loadContentTypes(c *Config) {
 		l.fail(secContent, "", "missing section; list the content types to fetch, e.g. exchange = Audit.Exchange (valid: %s)", strings.Join(ContentTypes, ", "))
 		return
 	}
-	seen := map[string]bool{}
+	spelled := map[string]string{} // canonical → as written
 	for _, key := range sec.order {
 		raw := sec.raw[key]
 		v, err := interpolate(raw, func(name string) (string, bool) { return l.f.get(sec, name) })
@@ -351,21 +364,32 @@ func (l *loader) loadContentTypes(c *Config) {
 		}
 		v = strings.TrimSpace(v)
 		ct, ok := CanonicalContentType(v)
+		written := v
 		if !ok {
 			// "Audit.Exchange =" and a bare "Audit.Exchange" line (which
 			// ini.v1 reads as "true") name the content type by the key.
 			if kct, keyOK := CanonicalContentType(key); keyOK && (v == "" || v == "true") {
-				ct, ok = kct, true
+				// Key names are case-insensitive (read in lower case): the file takes the
+				// canonical name.
+				ct, ok, written = kct, true, kct
 			}
 		}
 		if !ok {
 			l.fail(secContent, key, "unknown content type %q; valid: %s", v, strings.Join(ContentTypes, ", "))
 			continue
 		}
-		if !seen[ct] {
-			seen[ct] = true
-			c.ContentTypes = append(c.ContentTypes, ct)
+		if prev, dup := spelled[ct]; dup {
+			if prev != written {
+				l.fail(secContent, key, "%s and %s name the same content type %s; keep one spelling: it is also the name of the output file (%s.log)", prev, written, ct, prev)
+			}
+			continue
 		}
+		spelled[ct] = written
+		c.ContentTypes = append(c.ContentTypes, ct)
+		if c.FileNames == nil {
+			c.FileNames = map[string]string{}
+		}
+		c.FileNames[ct] = written
 	}
 	if len(sec.order) == 0 {
 		l.fail(secContent, "", "no content types listed; add at least one of %s", strings.Join(ContentTypes, ", "))
@@ -535,7 +559,7 @@ func (c *Config) Redacted() string {
 	line("autoStartSubscriptions", c.AutoStart)
 	fmt.Fprintf(&b, "[%s]\n", secContent)
 	for _, ct := range c.ContentTypes {
-		line(ct, ct)
+		line(ct, c.OutputName(ct))
 	}
 	fmt.Fprintf(&b, "[%s]\n", secLogging)
 	line("baseLogLocation", c.BaseLogDir)

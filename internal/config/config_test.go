@@ -90,6 +90,7 @@ func TestLoadSeed(t *testing.T) {
 		Thumbprint:        "3F2A4B5C6D7E8F9012345678901234567890ABCD",
 		AutoStart:         true,
 		ContentTypes:      []string{"Audit.Exchange", "Audit.AzureActiveDirectory"},
+		FileNames:         map[string]string{"Audit.Exchange": "Audit.Exchange", "Audit.AzureActiveDirectory": "Audit.AzureActiveDirectory"},
 		BaseLogDir:        "/o365/logs",
 		DebugLogDir:       "/o365/debug",
 		StateDir:          "/o365/time",
@@ -126,7 +127,7 @@ func TestDefaults(t *testing.T) {
 		{"debug dir is the base dir", c.DebugLogDir, "/o365/logs"},
 		{"log level info", c.LogLevel, slog.LevelInfo},
 		{"workers", c.Workers, 8},
-		{"initial lookback", c.InitialLookback, 24 * time.Hour},
+		{"initial lookback", c.InitialLookback, 22 * time.Hour},
 		{"overlap", c.Overlap, time.Hour},
 		{"requests per minute", c.RequestsPerMinute, 1200},
 	}
@@ -329,13 +330,15 @@ func TestContentTypes(t *testing.T) {
 		name  string
 		lines string
 		want  []string
+		files []string // output names, as spelled; default want
 	}{
-		{"canonical casing", "a = audit.exchange\nb = dlp.all\nc = AUDIT.SHAREPOINT", []string{"Audit.Exchange", "DLP.All", "Audit.SharePoint"}},
-		{"duplicates dropped, file order kept", "x = Audit.General\ny = Audit.Exchange\nz = audit.general", []string{"Audit.General", "Audit.Exchange"}},
-		{"key names the type, empty value", "Audit.SharePoint =\naad = Audit.AzureActiveDirectory", []string{"Audit.SharePoint", "Audit.AzureActiveDirectory"}},
-		{"key alone on its line", "audit.general\nexchange = Audit.Exchange", []string{"Audit.General", "Audit.Exchange"}},
-		{"surrounding spaces", "exchange =    Audit.Exchange   ", []string{"Audit.Exchange"}},
-		{"reference", "[DEFAULT]\nex = Audit.Exchange\n[ContentTypes]\nexchange = %(ex)s", []string{"Audit.Exchange"}},
+		{"canonical casing for the API, the user's spelling for the file", "a = audit.exchange\nb = dlp.all\nc = AUDIT.SHAREPOINT", []string{"Audit.Exchange", "DLP.All", "Audit.SharePoint"}, []string{"audit.exchange", "dlp.all", "AUDIT.SHAREPOINT"}},
+		{"the old tool's template", "type1 = Audit.AzureActiveDirectory\ntype3 = Audit.Sharepoint", []string{"Audit.AzureActiveDirectory", "Audit.SharePoint"}, []string{"Audit.AzureActiveDirectory", "Audit.Sharepoint"}},
+		{"duplicates dropped, file order kept", "x = Audit.General\ny = Audit.Exchange\nz = Audit.General", []string{"Audit.General", "Audit.Exchange"}, nil},
+		{"key names the type, empty value", "Audit.SharePoint =\naad = Audit.AzureActiveDirectory", []string{"Audit.SharePoint", "Audit.AzureActiveDirectory"}, nil},
+		{"key alone on its line", "audit.general\nexchange = Audit.Exchange", []string{"Audit.General", "Audit.Exchange"}, nil},
+		{"surrounding spaces", "exchange =    Audit.Exchange   ", []string{"Audit.Exchange"}, nil},
+		{"reference", "[DEFAULT]\nex = Audit.Exchange\n[ContentTypes]\nexchange = %(ex)s", []string{"Audit.Exchange"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -346,6 +349,15 @@ func TestContentTypes(t *testing.T) {
 			}
 			if !reflect.DeepEqual(c.ContentTypes, tt.want) {
 				t.Errorf("got %q, want %q", c.ContentTypes, tt.want)
+			}
+			files := tt.files
+			if files == nil {
+				files = tt.want
+			}
+			for i, ct := range c.ContentTypes {
+				if i < len(files) && c.OutputName(ct) != files[i] {
+					t.Errorf("output name of %s = %q, want %q", ct, c.OutputName(ct), files[i])
+				}
 			}
 		})
 	}
@@ -422,6 +434,8 @@ func TestValidationErrors(t *testing.T) {
 		{name: "short thumbprint", text: minimal + "[API_SETTINGS]\nthumbprint = 3F2A\n", section: "API_SETTINGS", key: "thumbprint", msgContains: []string{"40 hex"}},
 		{name: "non-hex thumbprint", text: minimal + "[API_SETTINGS]\nthumbprint = 3F2A4B5C6D7E8F9012345678901234567890ABCG\n", section: "API_SETTINGS", key: "thumbprint", msgContains: []string{"40 hex"}},
 		{name: "bad boolean", text: minimal + "[API_SETTINGS]\nautoStartSubscriptions = maybe\n", section: "API_SETTINGS", key: "autoStartSubscriptions", msgContains: []string{"True or False"}},
+		{name: "two spellings of one type", text: strings.Replace(minimal, "exchange = Audit.Exchange", "a = Audit.SharePoint\nb = Audit.Sharepoint", 1), section: "ContentTypes", key: "b",
+			errorContains: "[ContentTypes] b: Audit.SharePoint and Audit.Sharepoint name the same content type Audit.SharePoint; keep one spelling: it is also the name of the output file (Audit.SharePoint.log)"},
 		{name: "unknown content type", text: strings.Replace(minimal, "Audit.Exchange", "Audit.Exchang", 1), section: "ContentTypes", key: "exchange",
 			msgContains: []string{`"Audit.Exchang"`, "Audit.AzureActiveDirectory, Audit.Exchange, Audit.SharePoint, Audit.General, DLP.All"}},
 		{name: "path in content type", text: strings.Replace(minimal, "Audit.Exchange", "../../etc/passwd", 1), section: "ContentTypes", key: "exchange", msgContains: []string{"unknown content type"}},
@@ -523,7 +537,7 @@ func TestRedacted(t *testing.T) {
 	for _, want := range []string{
 		"[API_SETTINGS]\n", "tenantId = 41463f53-8812-40f4-890f-865bf6e35190\n",
 		"thumbprint = 3F2A4B5C6D7E8F9012345678901234567890ABCD\n",
-		"Audit.Exchange = Audit.Exchange\n", "initialLookback = 24h\n", "overlap = 1h\n", "# environment: O365_LOG_LEVEL = INFO\n",
+		"Audit.Exchange = Audit.Exchange\n", "initialLookback = 22h\n", "overlap = 1h\n", "# environment: O365_LOG_LEVEL = INFO\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)

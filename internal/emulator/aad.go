@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -90,60 +92,127 @@ func (e *Emulator) serveDiscovery(w http.ResponseWriter, r *http.Request, tenant
 }
 
 func (e *Emulator) serveToken(w http.ResponseWriter, r *http.Request, tenant string) {
-	if r.Method != http.MethodPost {
-		e.writeAADError(w, http.StatusMethodNotAllowed, "invalid_request", 900561, "The endpoint only accepts POST, OPTIONS requests. Received a "+r.Method+" request.")
-		return
-	}
-	if e.drawTokenFault() {
-		e.writeAADError(w, http.StatusServiceUnavailable, "temporarily_unavailable", 90033, "A transient error has occurred. Please try again.")
-		return
-	}
-	if !e.knownTenant(tenant) {
-		e.writeAADError(w, http.StatusBadRequest, "invalid_request", 90002,
-			fmt.Sprintf("Tenant '%s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.", tenant))
-		return
-	}
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" {
-		e.writeAADError(w, http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'grant_type'.")
-		return
-	}
-	if err := r.ParseForm(); err != nil {
-		e.writeAADError(w, http.StatusBadRequest, "invalid_request", 900144, "The request body could not be parsed.")
-		return
-	}
-	f := r.PostForm
-	for _, p := range []string{"grant_type", "client_id", "scope"} {
-		if f.Get(p) == "" {
-			e.writeAADError(w, http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: '"+p+"'.")
-			return
-		}
-	}
-	if g := f.Get("grant_type"); g != "client_credentials" {
-		e.writeAADError(w, http.StatusBadRequest, "unsupported_grant_type", 70003, "The app requested an unsupported grant type '"+g+"'.")
-		return
-	}
-	if id := f.Get("client_id"); id != e.cfg.ClientID {
-		e.writeAADError(w, http.StatusBadRequest, "invalid_client", 700016,
-			fmt.Sprintf("Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.", id, e.cfg.TenantDomain))
+	f, ok := e.tokenRequest(w, r, tenant, "scope")
+	if !ok {
 		return
 	}
 	if code, errCode, msg := e.checkScope(f.Get("scope"), e.base(r)); code != 0 {
 		e.writeAADError(w, http.StatusBadRequest, errCode, code, msg)
 		return
 	}
+	if !e.checkClient(w, r, f) {
+		return
+	}
+	life := int64(e.cfg.TokenLifetime / time.Second)
+	writeJSON(w, http.StatusOK, map[string]any{
+		"token_type":     "Bearer",
+		"expires_in":     life, // an integer: MSAL fails to parse 3599.0
+		"ext_expires_in": life,
+		"access_token":   e.issue(e.base(r)),
+	})
+}
+
+// serveTokenV1 is Azure AD's v1 token endpoint (POST /{tenant}/oauth2/token), which ADAL-based
+// clients use: the API is named by resource rather than by a scope, and the answer carries its
+// numbers as strings, with expires_on, not_before and resource.
+func (e *Emulator) serveTokenV1(w http.ResponseWriter, r *http.Request, tenant string) {
+	f, ok := e.tokenRequest(w, r, tenant, "resource")
+	if !ok {
+		return
+	}
+	resource, want := strings.TrimRight(f.Get("resource"), "/"), e.base(r)
+	if resource != want {
+		e.writeAADError(w, http.StatusBadRequest, "invalid_resource", 500011,
+			fmt.Sprintf("The resource principal named %s was not found in the tenant named %s. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.", f.Get("resource"), e.cfg.TenantDomain))
+		return
+	}
+	if !e.checkClient(w, r, f) {
+		return
+	}
+	now := e.now()
+	life := int64(e.cfg.TokenLifetime / time.Second)
+	writeJSON(w, http.StatusOK, map[string]string{
+		"token_type":     "Bearer",
+		"expires_in":     strconv.FormatInt(life, 10),
+		"ext_expires_in": strconv.FormatInt(life, 10),
+		"expires_on":     strconv.FormatInt(now.Unix()+life, 10),
+		"not_before":     strconv.FormatInt(now.Unix(), 10),
+		"resource":       f.Get("resource"),
+		"access_token":   e.issue(want),
+	})
+}
+
+// tokenRequest checks what both token endpoints share: method, tenant, form, grant type,
+// client id, and the parameter that names the API (scope or resource). It answers and returns
+// false when the request is refused.
+func (e *Emulator) tokenRequest(w http.ResponseWriter, r *http.Request, tenant, api string) (url.Values, bool) {
+	if r.Method != http.MethodPost {
+		e.writeAADError(w, http.StatusMethodNotAllowed, "invalid_request", 900561, "The endpoint only accepts POST, OPTIONS requests. Received a "+r.Method+" request.")
+		return nil, false
+	}
+	if e.drawTokenFault() {
+		e.writeAADError(w, http.StatusServiceUnavailable, "temporarily_unavailable", 90033, "A transient error has occurred. Please try again.")
+		return nil, false
+	}
+	if !e.knownTenant(tenant) {
+		e.writeAADError(w, http.StatusBadRequest, "invalid_request", 90002,
+			fmt.Sprintf("Tenant '%s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.", tenant))
+		return nil, false
+	}
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" {
+		e.writeAADError(w, http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'grant_type'.")
+		return nil, false
+	}
+	if err := r.ParseForm(); err != nil {
+		e.writeAADError(w, http.StatusBadRequest, "invalid_request", 900144, "The request body could not be parsed.")
+		return nil, false
+	}
+	f := r.PostForm
+	for _, p := range []string{"grant_type", "client_id", api} {
+		if f.Get(p) == "" {
+			e.writeAADError(w, http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: '"+p+"'.")
+			return nil, false
+		}
+	}
+	if g := f.Get("grant_type"); g != "client_credentials" {
+		e.writeAADError(w, http.StatusBadRequest, "unsupported_grant_type", 70003, "The app requested an unsupported grant type '"+g+"'.")
+		return nil, false
+	}
+	if id := f.Get("client_id"); id != e.cfg.ClientID {
+		e.writeAADError(w, http.StatusBadRequest, "invalid_client", 700016,
+			fmt.Sprintf("Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.", id, e.cfg.TenantDomain))
+		return nil, false
+	}
+	return f, true
+}
+
+// issue mints an access token for the API at aud and records it.
+func (e *Emulator) issue(aud string) string {
+	tok := e.mintToken(aud)
+	e.mu.Lock()
+	e.stats.TokensIssued++
+	e.issued = append(e.issued, tok)
+	e.mu.Unlock()
+	return tok
+}
+
+// checkClient verifies the client's credential in a token request: a client secret, or a
+// certificate assertion signed for exactly the endpoint posted to. It answers and returns
+// false when the credential is refused.
+func (e *Emulator) checkClient(w http.ResponseWriter, r *http.Request, f url.Values) bool {
 	if sec := f.Get("client_secret"); sec != "" {
 		if e.cfg.ClientSecret == "" || subtle.ConstantTimeCompare([]byte(sec), []byte(e.cfg.ClientSecret)) != 1 {
 			e.writeAADError(w, http.StatusUnauthorized, "invalid_client", 7000215, "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '"+e.cfg.ClientID+"'.")
-			return
+			return false
 		}
 	} else {
 		if f.Get("client_assertion") == "" {
 			e.writeAADError(w, http.StatusUnauthorized, "invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
-			return
+			return false
 		}
 		if t := f.Get("client_assertion_type"); t != jwtBearer {
 			e.writeAADError(w, http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'client_assertion_type' with value '"+jwtBearer+"'; got '"+t+"'.")
-			return
+			return false
 		}
 		e.mu.Lock()
 		e.assertions = append(e.assertions, f.Get("client_assertion"))
@@ -152,22 +221,10 @@ func (e *Emulator) serveToken(w http.ResponseWriter, r *http.Request, tenant str
 		endpoint := requestBase(r) + r.URL.Path
 		if code, msg := e.verifyAssertion(f.Get("client_assertion"), endpoint); code != 0 {
 			e.writeAADError(w, http.StatusUnauthorized, "invalid_client", code, msg)
-			return
+			return false
 		}
 	}
-
-	life := int64(e.cfg.TokenLifetime / time.Second)
-	tok := e.mintToken(e.base(r))
-	e.mu.Lock()
-	e.stats.TokensIssued++
-	e.issued = append(e.issued, tok)
-	e.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{
-		"token_type":     "Bearer",
-		"expires_in":     life, // an integer: MSAL fails to parse 3599.0
-		"ext_expires_in": life,
-		"access_token":   tok,
-	})
+	return true
 }
 
 // mintToken signs an access token for the API at aud, valid for the token lifetime.

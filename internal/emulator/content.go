@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -22,6 +23,14 @@ type BlobSpec struct {
 	Records      int           // number of generated records (0 = empty blob "[]")
 	RepeatIDs    []string      // record Ids from earlier blobs to include again (duplicates across blobs, by design at Microsoft)
 	RecordBytes  int           // approximate size per record; 0 = random 500..4000
+	// ContentID replaces the generated contentId (real ones come in several shapes).
+	ContentID string
+	// Listed is how long after Created the listing says the blob expires; 0 = 7 days. Real
+	// listings have said 7, 14 and about 21 days. Downloads still end 7 days after Created.
+	Listed time.Duration
+	// Body, when set, is served verbatim as the blob's body instead of generated records
+	// (Records and RepeatIDs are then ignored); RecordIDs reports the Ids found in it.
+	Body []byte
 }
 
 // Blob is a blob as the emulator serves it.
@@ -32,7 +41,7 @@ type Blob struct {
 }
 
 // blobEntry keeps only what regenerates a blob: its body is produced on
-// request, never stored.
+// request, never stored (unless the spec gives one verbatim).
 type blobEntry struct {
 	spec    BlobSpec
 	seq     uint64
@@ -41,7 +50,19 @@ type blobEntry struct {
 }
 
 func (b *blobEntry) expiration() time.Time { return b.created.Add(retention) }
-func (b *blobEntry) visibleAt() time.Time  { return b.created.Add(b.spec.VisibleAfter) }
+
+// listedExpiration is the contentExpiration the listing shows.
+func (b *blobEntry) listedExpiration(quirks bool) time.Time {
+	switch {
+	case b.spec.Listed > 0:
+		return b.created.Add(b.spec.Listed)
+	case quirks:
+		return b.created.Add(2 * retention)
+	}
+	return b.expiration()
+}
+
+func (b *blobEntry) visibleAt() time.Time { return b.created.Add(b.spec.VisibleAfter) }
 
 // recordCount is the number of records the blob serves, repeats included.
 func (b *blobEntry) recordCount() int { return b.spec.Records + len(b.spec.RepeatIDs) }
@@ -125,7 +146,10 @@ func (e *Emulator) AddBlob(s BlobSpec) Blob {
 	e.mu.Lock()
 	e.nextSeq++
 	b := &blobEntry{spec: s, seq: e.nextSeq, created: s.Created.UTC().Truncate(time.Millisecond)}
-	b.id = e.contentID(s.ContentType, b.created, b.seq)
+	b.id = s.ContentID
+	if b.id == "" {
+		b.id = e.contentID(s.ContentType, b.created, b.seq)
+	}
 	list := e.blobs[s.ContentType]
 	i := sort.Search(len(list), func(i int) bool { return list[i].created.After(b.created) })
 	list = append(list, nil)
@@ -144,6 +168,9 @@ func (e *Emulator) blobView(b *blobEntry, base string) Blob {
 	for i := range ids {
 		ids[i] = e.recordID(b, i)
 	}
+	if b.spec.Body != nil {
+		ids = bodyIDs(b.spec.Body)
+	}
 	return Blob{
 		ContentType: b.spec.ContentType,
 		ContentID:   b.id,
@@ -152,6 +179,24 @@ func (e *Emulator) blobView(b *blobEntry, base string) Blob {
 		Expiration:  b.expiration(),
 		RecordIDs:   ids,
 	}
+}
+
+// bodyIDs is the top-level Id of every record of a verbatim body that is a JSON array of
+// objects; records without a string Id are left out.
+func bodyIDs(body []byte) []string {
+	var recs []struct {
+		ID any `json:"Id"`
+	}
+	if json.Unmarshal(body, &recs) != nil {
+		return nil
+	}
+	var ids []string
+	for _, r := range recs {
+		if id, ok := r.ID.(string); ok {
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }
 
 // Generate adds one blob every `every` with contentCreated in [from, to),
@@ -207,8 +252,7 @@ func (e *Emulator) RecordIDs(contentType string) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, b := range list {
-		for i := range b.recordCount() {
-			id := e.recordID(b, i)
+		for _, id := range e.blobView(b, "").RecordIDs {
 			if !seen[id] {
 				seen[id] = true
 				out = append(out, id)

@@ -57,6 +57,19 @@ type Config struct {
 	Now                 func() time.Time  // clock for window rules, visibility, expiry, tokens; default time.Now
 	Seed                int64             // makes generated records and faults deterministic
 	Subscriptions       map[string]string // content type -> "enabled" | "disabled"; missing = no subscription. nil => all five enabled
+	// MaxWindow is the longest listing window accepted; a longer one is refused with AF20055.
+	// Default 24 hours, as documented.
+	MaxWindow time.Duration
+	// LiveQuirks makes the emulator answer the way the live service was observed to,
+	// where that differs from Microsoft's documentation:
+	//   - a window of exactly MaxWindow (24 hours) is refused with AF20055 too;
+	//   - the next-page link comes in a lower-case "nextpageuri" header, with lower-case
+	//     query names (contenttype, starttime, endtime, nextpage), without
+	//     PublisherIdentifier, under /api/v1/ rather than /api/v1.0/;
+	//   - throttling (HTTP 429) comes without Retry-After;
+	//   - listing entries spell contentType in another casing (Audit.Sharepoint, ...) and
+	//     list contentExpiration 14 days after the blob's first timestamp.
+	LiveQuirks bool
 }
 
 func (c Config) withDefaults() Config {
@@ -80,6 +93,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.MaxWindow <= 0 {
+		c.MaxWindow = maxWindow
 	}
 	return c
 }
@@ -355,7 +371,8 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/")
 	switch {
-	case len(parts) >= 4 && parts[0] == "api" && parts[1] == "v1.0" && parts[3] == "activity":
+	case len(parts) >= 4 && parts[0] == "api" && (parts[1] == "v1.0" || parts[1] == "v1") && parts[3] == "activity":
+		// The live service also answers under /api/v1/, the path of Microsoft's own NextPageUri example.
 		kind = apiKind(parts)
 		e.serveAPI(rec, r, parts[2], parts[4:], kind)
 	case len(parts) == 4 && parts[1] == "v2.0" && parts[2] == ".well-known" && parts[3] == "openid-configuration":
@@ -364,6 +381,9 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case len(parts) == 4 && parts[1] == "oauth2" && parts[2] == "v2.0" && parts[3] == "token":
 		kind = "token"
 		e.serveToken(rec, r, parts[0])
+	case len(parts) == 3 && parts[1] == "oauth2" && parts[2] == "token":
+		kind = "token"
+		e.serveTokenV1(rec, r, parts[0])
 	default:
 		writeAPIError(rec, http.StatusNotFound, "AF20000", "No resource was found at "+r.URL.Path+".")
 	}

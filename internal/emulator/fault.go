@@ -85,7 +85,9 @@ func (e *Emulator) answerFault(w http.ResponseWriter, f fault, method string) {
 	case faultServer:
 		writeAPIError(w, http.StatusServiceUnavailable, "AF50000", "An internal error occurred. Retry the request.")
 	case fault429:
-		w.Header().Set("Retry-After", "1")
+		if !e.cfg.LiveQuirks {
+			w.Header().Set("Retry-After", "1")
+		}
 		writeAPIError(w, http.StatusTooManyRequests, "AF429", "Too many requests. Method="+method+", PublisherId="+e.cfg.TenantID)
 	case fault403:
 		writeAPIError(w, http.StatusForbidden, "AF429", "Too many requests. Method="+method+", PublisherId="+e.cfg.TenantID)

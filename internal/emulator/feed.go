@@ -121,7 +121,7 @@ func (e *Emulator) authorize(w http.ResponseWriter, r *http.Request, tenant stri
 func validContentType(ct string) bool { return slices.Contains(ContentTypes, ct) }
 
 func (e *Emulator) contentTypeParam(w http.ResponseWriter, r *http.Request) (string, bool) {
-	ct := r.URL.Query().Get("contentType")
+	ct := foldQuery(r.URL.Query()).Get("contentType")
 	if !validContentType(ct) {
 		writeAPIError(w, http.StatusBadRequest, "AF20020", fmt.Sprintf("The specified content type is not valid: %q. Valid types: %s.", ct, strings.Join(ContentTypes, ", ")))
 		return "", false
@@ -187,7 +187,26 @@ func parseAPITime(s string) (time.Time, error) {
 	return time.ParseInLocation("2006-01-02T15:04:05.999999999", strings.TrimSuffix(s, "Z"), time.UTC)
 }
 
-// window applies the documented window rules.
+// queryNames are the listing's query parameters. The live service writes them in lower case
+// in its own next-page links, so it reads them in any casing; PublisherIdentifier stays exact.
+var queryNames = []string{"contentType", "startTime", "endTime", "nextPage"}
+
+// foldQuery renames the listing parameters given in any casing to their documented names.
+func foldQuery(q url.Values) url.Values {
+	out := url.Values{}
+	for k, vs := range q {
+		for _, name := range queryNames {
+			if strings.EqualFold(k, name) {
+				k = name
+			}
+		}
+		out[k] = append(out[k], vs...)
+	}
+	return out
+}
+
+// window applies the documented window rules (with LiveQuirks, a window of exactly
+// MaxWindow is refused too).
 func (e *Emulator) window(q url.Values) (start, end time.Time, ok bool) {
 	s, en := q.Get("startTime"), q.Get("endTime")
 	now := e.now()
@@ -199,7 +218,8 @@ func (e *Emulator) window(q url.Values) (start, end time.Time, ok bool) {
 	}
 	start, err1 := parseAPITime(s)
 	end, err2 := parseAPITime(en)
-	if err1 != nil || err2 != nil || !end.After(start) || end.Sub(start) > maxWindow || start.Before(now.Add(-retention)) {
+	tooLong := end.Sub(start) > e.cfg.MaxWindow || e.cfg.LiveQuirks && end.Sub(start) == e.cfg.MaxWindow
+	if err1 != nil || err2 != nil || !end.After(start) || tooLong || start.Before(now.Add(-retention)) {
 		return start, end, false
 	}
 	return start, end, true
@@ -244,7 +264,7 @@ func (e *Emulator) readPageToken(tok, ct string, start, end time.Time) (time.Tim
 }
 
 func (e *Emulator) serveContent(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
+	q := foldQuery(r.URL.Query())
 	ct, ok := e.contentTypeParam(w, r)
 	if !ok {
 		return
@@ -304,14 +324,18 @@ func (e *Emulator) serveContent(w http.ResponseWriter, r *http.Request) {
 	}
 	e.mu.Unlock()
 
+	listedType := ct
+	if e.cfg.LiveQuirks {
+		listedType = otherCasing[ct]
+	}
 	out := make([]contentJSON, len(page))
 	for i, b := range page {
 		out[i] = contentJSON{
-			ContentType:       ct,
+			ContentType:       listedType,
 			ContentID:         b.id,
 			ContentURI:        e.contentURI(base, b.id),
 			ContentCreated:    b.created.Format(timeLayout),
-			ContentExpiration: b.expiration().Format(timeLayout),
+			ContentExpiration: b.listedExpiration(e.cfg.LiveQuirks).Format(timeLayout),
 		}
 	}
 	v := url.Values{}
@@ -328,6 +352,9 @@ func (e *Emulator) serveContent(w http.ResponseWriter, r *http.Request) {
 	if more {
 		v.Set("nextPage", e.pageToken(ct, start, end, page[len(page)-1]))
 		next = base + r.URL.Path + "?" + v.Encode()
+		if e.cfg.LiveQuirks {
+			next = base + "/api/v1/" + e.cfg.TenantID + "/activity/feed/subscriptions/content?" + lowerQuery(v)
+		}
 	}
 	e.mu.Lock()
 	p, bent := e.paging[ct]
@@ -342,7 +369,14 @@ func (e *Emulator) serveContent(w http.ResponseWriter, r *http.Request) {
 		}
 		next = p.nextPageURI(next, base+r.URL.RequestURI(), base, endless)
 	}
-	if next != "" {
+	switch {
+	case next == "":
+	case bent && p.Header != "":
+		w.Header()[p.Header] = []string{next}
+	case e.cfg.LiveQuirks:
+		// As over HTTP/2, where every header name is lower case.
+		w.Header()["nextpageuri"] = []string{next}
+	default:
 		// Set would canonicalise the name to "Nextpageuri".
 		w.Header()["NextPageUri"] = []string{next}
 	}
@@ -351,6 +385,26 @@ func (e *Emulator) serveContent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// otherCasing is how the live service was seen to spell content types in listing entries
+// (Audit.Sharepoint in Elastic's mock of it); the others follow the same pattern.
+var otherCasing = map[string]string{
+	"Audit.AzureActiveDirectory": "Audit.Azureactivedirectory",
+	"Audit.Exchange":             "audit.exchange",
+	"Audit.SharePoint":           "Audit.Sharepoint",
+	"Audit.General":              "Audit.general",
+	"DLP.All":                    "Dlp.All",
+}
+
+// lowerQuery is a next-page query as the live service writes it: lower-case names, no
+// PublisherIdentifier.
+func lowerQuery(v url.Values) string {
+	var parts []string
+	for _, name := range queryNames {
+		parts = append(parts, strings.ToLower(name)+"="+url.QueryEscape(v.Get(name)))
+	}
+	return strings.Join(parts, "&")
 }
 
 // editEntries applies EditListing to a page; nil when no entry of the page is edited.

@@ -31,6 +31,9 @@ type Paging struct {
 	Loop bool
 	// Endless makes every page name one more page (each URL distinct), even after the last entry.
 	Endless bool
+	// Header sends the link under this header name, exactly as written (e.g. "NextPageUrl", as
+	// in Microsoft's own example, or "nextpageuri").
+	Header string
 }
 
 // SetBlobAnswer makes downloads of the blob get a instead of its records; nil restores them.

@@ -23,6 +23,13 @@ const (
 // writeBlob streams a blob body. With limit >= 0 only that many records are
 // written and the array is left open (a body cut short).
 func (e *Emulator) writeBlob(w *bufio.Writer, b *blobEntry, limit int) error {
+	if body := b.spec.Body; body != nil {
+		if limit >= 0 {
+			body = body[:len(body)/2]
+		}
+		_, _ = w.Write(body)
+		return w.Flush()
+	}
 	layout := int(splitmix64(uint64(e.cfg.Seed)^b.seq^0xb10b) % layoutCount)
 	n := b.recordCount()
 	if limit >= 0 && limit < n {

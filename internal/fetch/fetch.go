@@ -27,11 +27,15 @@ import (
 type Options struct {
 	API       *activity.Client
 	Store     *state.Store
-	OutDir    string // baseLogLocation: <OutDir>/<ContentType>.log
+	OutDir    string // baseLogLocation: <OutDir>/<ContentType>.log, or the name in FileNames
 	SpoolDir  string // where blobs too big for memory wait before they are appended
 	Types     []string
 	AutoStart bool
 	Workers   int
+
+	// FileNames names a content type's output file (without .log) when it is not the content
+	// type itself: the type as the user spelled it in the config.
+	FileNames map[string]string
 
 	InitialLookback time.Duration // where a type without any saved progress starts
 	Overlap         time.Duration // trailing period before the saved end that is listed again
@@ -130,7 +134,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		if !ready[tr.ContentType] {
 			continue
 		}
-		w, err := sink.Open(o.OutDir, tr.ContentType)
+		name := tr.ContentType
+		if n := o.FileNames[tr.ContentType]; n != "" {
+			name = n
+		}
+		w, err := sink.Open(o.OutDir, name)
 		if err != nil {
 			return res, fmt.Errorf("output file for %s: %w", tr.ContentType, err)
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -80,18 +81,12 @@ func (r *typeRun) run(ctx context.Context) {
 	r.res.Windows = len(windows)
 	listedTo := to
 	for _, w := range windows {
-		err := r.o.API.List(ctx, ct, w, func(page []activity.Content) error {
-			for _, c := range page {
-				r.offer(ctx, c)
-			}
-			return nil
-		})
-		if err != nil {
+		if failed, err := r.listWindow(ctx, w); err != nil {
 			if activity.Fatal(err) {
 				r.cancel(err)
 			}
 			r.res.fail(err)
-			listedTo = w.Start
+			listedTo = failed
 			break
 		}
 	}
@@ -241,11 +236,10 @@ func (r *typeRun) fetch(ctx context.Context, c activity.Content, claim blobClaim
 	}
 	sp := <-r.spools
 	defer func() { r.spools <- sp }()
-	meta := blob.Meta{ContentURI: c.ContentURI, ContentID: c.ContentID, ContentType: c.ContentType,
+	// contentType is the canonical name of the type listed: the live service may spell it
+	// otherwise in a listing entry (Audit.Sharepoint), and a SIEM filters on the name.
+	meta := blob.Meta{ContentURI: c.ContentURI, ContentID: c.ContentID, ContentType: r.res.ContentType,
 		ContentCreated: c.ContentCreated, ContentExpiration: c.ContentExpiration}
-	if meta.ContentType == "" {
-		meta.ContentType = r.res.ContentType
-	}
 	opts := blob.Options{MaxRecord: r.o.MaxRecord}
 	var cl *claims
 	if r.o.Records != nil {
@@ -413,7 +407,7 @@ func (r *typeRun) record(end time.Time, done map[string]time.Time, failed map[st
 		if s.Files == nil {
 			s.Files = map[string]state.File{}
 		}
-		s.Files[r.res.ContentType+".log"] = state.File{Size: size}
+		s.Files[filepath.Base(r.out.Path())] = state.File{Size: size}
 	})
 	if err != nil {
 		return fmt.Errorf("save progress of %s: %w", r.res.ContentType, err)

@@ -1,5 +1,5 @@
 // Package window does the time arithmetic of content listing: windows of at
-// most 24 hours inside the 7-day retention of the Office 365 Management
+// most 23 hours inside the 7-day retention of the Office 365 Management
 // Activity API. It is pure: the caller passes the clock in, and every result
 // is UTC with whole seconds, so the local time zone never matters.
 package window
@@ -13,8 +13,16 @@ import (
 )
 
 const (
-	// MaxSpan is the API's longest listing window.
-	MaxSpan = 24 * time.Hour
+	// Limit is the longest listing window the API documents (24 hours).
+	Limit = 24 * time.Hour
+	// MaxSpan is the longest window ever asked for: an hour short of Limit. The live
+	// service has been seen refusing a window of exactly 24 hours with AF20055, and a
+	// request that sits on a documented edge fails whenever the service reads the edge
+	// more strictly than its documentation.
+	MaxSpan = Limit - time.Hour
+	// MinSpan is the shortest window a refused window is split down to (see Halve).
+	// Below it a refusal is not about the window's length.
+	MinSpan = 15 * time.Minute
 	// Retention is how long content stays listable and fetchable after it
 	// became available.
 	Retention = 7 * 24 * time.Hour
@@ -66,6 +74,16 @@ func Split(start, end time.Time) []Window {
 		s = e
 	}
 	return ws
+}
+
+// Halve splits w into two contiguous halves at a whole second. ok is false when w is
+// not longer than MinSpan: a window that short is not split further.
+func Halve(w Window) (first, second Window, ok bool) {
+	if w.Duration() <= MinSpan {
+		return Window{}, Window{}, false
+	}
+	mid := norm(w.Start.Add(w.Duration() / 2))
+	return Window{Start: w.Start, End: mid}, Window{Start: mid, End: w.End}, true
 }
 
 // Earliest is the oldest start the API still accepts at now:

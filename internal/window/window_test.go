@@ -32,8 +32,8 @@ func TestWindowString(t *testing.T) {
 	if got, want := w.String(), "2026-11-25T09:00:00Z..2026-11-26T09:00:00Z"; got != want {
 		t.Errorf("String() = %q, want %q", got, want)
 	}
-	if got := w.Duration(); got != MaxSpan {
-		t.Errorf("Duration() = %v, want %v", got, MaxSpan)
+	if got := w.Duration(); got != Limit {
+		t.Errorf("Duration() = %v, want %v", got, Limit)
 	}
 }
 
@@ -62,28 +62,38 @@ func TestSplit(t *testing.T) {
 			want:  []string{"2026-11-25T09:00:00Z..2026-11-25T09:00:01Z"},
 		},
 		{
-			name:  "exactly 24 h is one window",
+			name:  "exactly 23 h is one window",
 			start: utc("2026-11-25T09:00:00Z"),
-			end:   utc("2026-11-26T09:00:00Z"),
-			want:  []string{"2026-11-25T09:00:00Z..2026-11-26T09:00:00Z"},
+			end:   utc("2026-11-26T08:00:00Z"),
+			want:  []string{"2026-11-25T09:00:00Z..2026-11-26T08:00:00Z"},
 		},
 		{
-			name:  "24 h and one second is two windows",
+			name:  "exactly 24 h is never asked for: two windows",
 			start: utc("2026-11-25T09:00:00Z"),
-			end:   utc("2026-11-26T09:00:01Z"),
+			end:   utc("2026-11-26T09:00:00Z"),
 			want: []string{
-				"2026-11-25T09:00:00Z..2026-11-26T09:00:00Z",
-				"2026-11-26T09:00:00Z..2026-11-26T09:00:01Z",
+				"2026-11-25T09:00:00Z..2026-11-26T08:00:00Z",
+				"2026-11-26T08:00:00Z..2026-11-26T09:00:00Z",
 			},
 		},
 		{
-			name:  "49 h is three windows",
-			start: utc("2026-11-25T00:00:00Z"),
-			end:   utc("2026-11-27T01:00:00Z"),
+			name:  "23 h and one second is two windows",
+			start: utc("2026-11-25T09:00:00Z"),
+			end:   utc("2026-11-26T08:00:01Z"),
 			want: []string{
-				"2026-11-25T00:00:00Z..2026-11-26T00:00:00Z",
-				"2026-11-26T00:00:00Z..2026-11-27T00:00:00Z",
-				"2026-11-27T00:00:00Z..2026-11-27T01:00:00Z",
+				"2026-11-25T09:00:00Z..2026-11-26T08:00:00Z",
+				"2026-11-26T08:00:00Z..2026-11-26T08:00:01Z",
+			},
+		},
+		{
+			name:  "70 h is four windows",
+			start: utc("2026-11-25T00:00:00Z"),
+			end:   utc("2026-11-27T22:00:00Z"),
+			want: []string{
+				"2026-11-25T00:00:00Z..2026-11-25T23:00:00Z",
+				"2026-11-25T23:00:00Z..2026-11-26T22:00:00Z",
+				"2026-11-26T22:00:00Z..2026-11-27T21:00:00Z",
+				"2026-11-27T21:00:00Z..2026-11-27T22:00:00Z",
 			},
 		},
 		{
@@ -93,7 +103,7 @@ func TestSplit(t *testing.T) {
 			want:  []string{"2026-11-25T09:00:00Z..2026-11-25T11:00:00Z"},
 		},
 		{
-			name:  "local times across a DST change stay 24 h in UTC",
+			name:  "local times across a DST change stay 23 h in UTC",
 			start: time.Date(2026, 3, 7, 12, 0, 0, 0, time.Local),
 			end:   time.Date(2026, 3, 9, 12, 0, 0, 0, time.Local),
 			want:  nil, // computed below from UTC instants
@@ -115,9 +125,12 @@ func TestSplit(t *testing.T) {
 			want := tt.want
 			if strings.Contains(tt.name, "DST") {
 				s, e := tt.start.UTC(), tt.end.UTC()
-				want = []string{
-					Window{s, s.Add(MaxSpan)}.String(),
-					Window{s.Add(MaxSpan), e}.String(),
+				for ; s.Before(e); s = s.Add(MaxSpan) {
+					we := s.Add(MaxSpan)
+					if we.After(e) {
+						we = e
+					}
+					want = append(want, Window{s, we}.String())
 				}
 			}
 			got := Split(tt.start, tt.end)
@@ -133,6 +146,48 @@ func TestSplit(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestHalve(t *testing.T) {
+	start := utc("2026-11-25T00:00:00Z")
+	tests := []struct {
+		name   string
+		length time.Duration
+		mid    string // "" = not split
+	}{
+		{"23 h", MaxSpan, "2026-11-25T11:30:00Z"},
+		{"odd seconds: the middle is a whole second", MinSpan + 3*time.Second, "2026-11-25T00:07:31Z"},
+		{"just over the minimum", MinSpan + 2*time.Second, "2026-11-25T00:07:31Z"},
+		{"the minimum is not split", MinSpan, ""},
+		{"shorter is not split", time.Minute, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := Window{Start: start, End: start.Add(tt.length)}
+			a, b, ok := Halve(w)
+			if ok != (tt.mid != "") {
+				t.Fatalf("Halve(%s) ok = %v", w, ok)
+			}
+			if !ok {
+				return
+			}
+			if a.Start != w.Start || b.End != w.End || a.End != b.Start || a.End.Format(time.RFC3339) != tt.mid {
+				t.Errorf("Halve(%s) = %s, %s; want the middle at %s", w, a, b, tt.mid)
+			}
+		})
+	}
+	// Halving down from 23 h always ends: every piece reaches MinSpan or less in a few steps.
+	w, steps := Window{Start: start, End: start.Add(MaxSpan)}, 0
+	for {
+		a, _, ok := Halve(w)
+		if !ok {
+			break
+		}
+		w, steps = a, steps+1
+	}
+	if steps != 7 || w.Duration() > MinSpan || w.Duration() < MinSpan/2 {
+		t.Errorf("23 h halved %d times down to %v; want 7 steps ending in (%v, %v]", steps, w.Duration(), MinSpan/2, MinSpan)
 	}
 }
 
