@@ -107,7 +107,7 @@ func (e *e2e) run() {
 		faults := emulator.Faults{Latency: time.Duration(rng.IntN(6)) * time.Millisecond}
 		kill := i%3 == 1
 		if i%4 == 2 {
-			faults.ServerError, faults.Drop, faults.Throttle429, faults.HTMLError = 0.05, 0.05, 0.03, 0.02
+			faults.ServerError, faults.Drop, faults.Throttle429, faults.HTMLError = 0.1, 0.1, 0.05, 0.05
 			faulted++
 		}
 		h.srv.SetFaults(faults)
@@ -521,5 +521,38 @@ func (e *e2e) compare(served map[string]bool, got []string, onDisk map[string]in
 				t.Errorf("record %s reached rsyslog %d times, on disk %d times", key, read[key], onDisk[key])
 			}
 		}
+	}
+}
+
+// A run killed after appending lines it had not yet saved, then logrotate (create) before the
+// next run: the next run finds those lines in the renamed file by its identity and does not
+// write their records again.
+func TestRecoveryFindsTailInRotatedFile(t *testing.T) {
+	h := newHarness(t, setup{types: []string{"Audit.Exchange"}})
+	now := h.clock.Now()
+	h.srv.Generate("Audit.Exchange", now.Add(-time.Hour), now.Add(-time.Minute), 20*time.Minute, 2)
+	late := h.srv.AddBlob(emulator.BlobSpec{ContentType: "Audit.Exchange", Created: now.Add(-30 * time.Second),
+		VisibleAfter: 2 * time.Minute, Records: 3})
+	h.mustRun(0)
+	// What the killed run wrote: the late blob's records, unsaved.
+	path := filepath.Join(h.out, "Audit.Exchange.log")
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range late.RecordIDs {
+		fmt.Fprintf(f, "{\"Id\":%q,\"contentId\":%q,\"contentType\":\"Audit.Exchange\"}\n", id, late.ContentID)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(path, path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, path, "")
+	h.clock.Advance(3 * time.Minute)
+	_, stderr := h.mustRun(0)
+	if containsID(h.lines("Audit.Exchange"), late.RecordIDs[0]) {
+		t.Fatalf("records the killed run wrote to the since rotated file were written again:\n%s", stderr)
 	}
 }

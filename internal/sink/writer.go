@@ -233,6 +233,21 @@ func (w *Writer) Size() (int64, error) {
 	return fi.Size(), nil
 }
 
+// Stat is the current size of the file and its identity (FileID), read together so that
+// both describe the same file even while a rotation is followed.
+func (w *Writer) Stat() (size int64, id string, err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.f == nil {
+		return 0, "", fmt.Errorf("stat %s: %w", w.path, os.ErrClosed)
+	}
+	fi, err := w.f.Stat()
+	if err != nil {
+		return 0, "", fmt.Errorf("stat %s: %w", w.path, err)
+	}
+	return fi.Size(), FileID(fi), nil
+}
+
 // Sync flushes the file to stable storage.
 func (w *Writer) Sync() error {
 	w.mu.Lock()
