@@ -105,22 +105,22 @@ func (e *e2e) run() {
 	h.srv.AddBlob(emulator.BlobSpec{ContentType: "Audit.General", Created: now.Add(-90 * time.Minute), Records: 5, RecordBytes: 18 << 10})
 	h.srv.AddBlob(emulator.BlobSpec{ContentType: "Audit.Exchange", Created: now.Add(-80 * time.Minute), Records: 2, RecordBytes: 60 << 10})
 	// Large blobs make the appends long enough for a kill or a rotation to land inside one.
-	h.srv.AddBlob(emulator.BlobSpec{ContentType: "Audit.Exchange", Created: now.Add(-70 * time.Minute), Records: 3000})
-	h.srv.AddBlob(emulator.BlobSpec{ContentType: "Audit.General", Created: now.Add(-60 * time.Minute), Records: 2000})
+	h.srv.AddBlob(emulator.BlobSpec{ContentType: "Audit.Exchange", Created: now.Add(-70 * time.Minute), Records: 800})
+	h.srv.AddBlob(emulator.BlobSpec{ContentType: "Audit.General", Created: now.Add(-60 * time.Minute), Records: 600})
 
 	e.startRsyslog()
 	e.writeRotateConf()
 
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
 	var killed, faulted, rotatedDuring int
-	const runs = 14
+	const runs = 12
 	for i := range runs {
 		// Steady new content: every run finds some.
 		for _, ct := range e2eTypes {
-			h.srv.AddBlob(emulator.BlobSpec{ContentType: ct, Created: time.Now().Add(-2 * time.Second), Records: 20 + rng.IntN(200)})
+			h.srv.AddBlob(emulator.BlobSpec{ContentType: ct, Created: time.Now().Add(-2 * time.Second), Records: 10 + rng.IntN(60)})
 		}
 		if i%5 == 0 {
-			h.srv.AddBlob(emulator.BlobSpec{ContentType: "Audit.Exchange", Created: time.Now().Add(-time.Second), Records: 1500})
+			h.srv.AddBlob(emulator.BlobSpec{ContentType: "Audit.Exchange", Created: time.Now().Add(-time.Second), Records: 400})
 		}
 		faults := emulator.Faults{Latency: time.Duration(rng.IntN(6)) * time.Millisecond}
 		kill := e.duringRuns && i%3 == 1
@@ -131,11 +131,11 @@ func (e *e2e) run() {
 		h.srv.SetFaults(faults)
 		var during time.Duration
 		if e.duringRuns && (i%3 != 1 || i%2 == 0) {
-			during = time.Duration(20+rng.IntN(400)) * time.Millisecond
+			during = time.Duration(20+rng.IntN(250)) * time.Millisecond
 		}
 		var killAfter time.Duration
 		if kill {
-			killAfter = time.Duration(50+rng.IntN(600)) * time.Millisecond
+			killAfter = time.Duration(30+rng.IntN(300)) * time.Millisecond
 		}
 		res := e.runOnce(killAfter, during)
 		if res.killed {
