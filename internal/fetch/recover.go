@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/o365logfetch/o365logfetch/internal/dedup"
@@ -15,33 +16,65 @@ import (
 
 // recoverTails makes the output files and the record index agree after an interrupted run.
 //
-// The state records each output file's size at its last commit. Lines past that size were
-// appended by a run that died before it could record their blobs, so those blobs will be
-// fetched again; their records are remembered as written, so that the refetch skips them.
-// Each line names its record (Id): the tail describes itself. A file without a recorded size
-// (first run, or a file the previous tool wrote) is taken as it is, and so is a file smaller
-// than recorded (rotated or truncated since).
+// The state records each output file's size and identity at its last commit. Lines past that
+// size were appended by a run that died before it could record their blobs, so those blobs
+// will be fetched again; their records are remembered as written, so that the refetch skips
+// them. Each line names its record (Id): the tail describes itself. A file without a recorded
+// size (first run, or a file the previous tool wrote) is taken as it is. A file rotated since
+// (another identity at the path: logrotate's create) was started after the last commit, so all
+// of it is such a tail, and so is the recorded file's own tail past its size where it still
+// lies uncompressed beside it (Audit.Exchange.log.1). A file smaller than recorded without an
+// identity to compare (truncated by copytruncate) is taken as it is.
 func recoverTails(o Options, writers map[string]*sink.Writer, now time.Time) error {
 	files := o.Store.Snapshot().Files
-	sizes := map[string]int64{}
+	type file struct {
+		size int64
+		id   string
+	}
+	current := map[string]file{}
 	for ct, w := range writers {
 		name := filepath.Base(w.Path())
-		size, err := w.Size()
+		size, id, err := w.Stat()
 		if err != nil {
-			return fmt.Errorf("size of %s: %w", w.Path(), err)
+			return err
 		}
-		sizes[name] = size
+		current[name] = file{size, id}
 		committed, ok := files[name]
-		if !ok || committed.Size >= size || o.Records == nil {
+		if !ok || o.Records == nil {
 			continue
 		}
-		keys, err := tailKeys(w.Path(), committed.Size)
-		if err != nil {
-			return fmt.Errorf("recover %s: %w", w.Path(), err)
+		var keys []dedup.Key
+		rotated := committed.ID != "" && id != "" && committed.ID != id
+		switch {
+		case rotated:
+			if keys, err = tailKeys(w.Path(), 0); err != nil {
+				return fmt.Errorf("recover %s: %w", w.Path(), err)
+			}
+			old, err := findRotated(w.Path(), committed.ID)
+			if err != nil {
+				return fmt.Errorf("recover %s: %w", w.Path(), err)
+			}
+			if old == "" {
+				o.Log.Warn("the output file was rotated after the last save of an interrupted run and the rotated file is gone or compressed: records it got after that save may be written again",
+					"content_type", ct, "file", w.Path())
+				break
+			}
+			more, err := tailKeys(old, committed.Size)
+			if err != nil {
+				return fmt.Errorf("recover %s: %w", old, err)
+			}
+			keys = append(keys, more...)
+		case committed.Size < size:
+			if keys, err = tailKeys(w.Path(), committed.Size); err != nil {
+				return fmt.Errorf("recover %s: %w", w.Path(), err)
+			}
+		}
+		if len(keys) == 0 {
+			continue
 		}
 		o.Records.Remember(keys, now)
 		o.Log.Warn("an interrupted run wrote records after its last save: they will not be written again",
-			"content_type", ct, "file", w.Path(), "records", len(keys), "bytes", size-committed.Size)
+			"content_type", ct, "file", w.Path(), "records", len(keys), "rotated", rotated)
 	}
 	// The tail's lines may still sit in the page cache after a kill: make them as durable as
 	// the indexes that are about to name them.
@@ -52,10 +85,33 @@ func recoverTails(o Options, writers map[string]*sink.Writer, now time.Time) err
 		if s.Files == nil {
 			s.Files = map[string]state.File{}
 		}
-		for name, size := range sizes {
-			s.Files[name] = state.File{Size: size}
+		for name, f := range current {
+			s.Files[name] = state.File{Size: f.size, ID: f.id}
 		}
 	})
+}
+
+// findRotated looks beside path for the uncompressed file of identity id that logrotate
+// renamed it to (path.1, path-20260101, ...); "" when there is none.
+func findRotated(path, id string) (string, error) {
+	dir, base := filepath.Split(path)
+	entries, err := os.ReadDir(filepath.Clean(dir))
+	if err != nil {
+		return "", err
+	}
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), base) || e.Name() == base || !e.Type().IsRegular() {
+			continue
+		}
+		fi, err := e.Info()
+		if err != nil {
+			continue // rotated away meanwhile
+		}
+		if sink.FileID(fi) == id {
+			return filepath.Join(dir, e.Name()), nil
+		}
+	}
+	return "", nil
 }
 
 // tailKeys reads the record keys of the lines from offset on.

@@ -370,9 +370,9 @@ func (r *typeRun) commit(end time.Time) error {
 func (r *typeRun) record(end time.Time, done map[string]time.Time, failed map[string]state.Pending, gone map[string]bool) error {
 	// The size first: everything up to it was appended before the sync below, so the state
 	// never records a size that covers lines it does not know about.
-	size, err := r.out.Size()
+	size, id, err := r.out.Stat()
 	if err != nil {
-		return fmt.Errorf("size of %s: %w", r.out.Path(), err)
+		return err
 	}
 	if err := flushIndexes(r.o, r.outs.sync); err != nil {
 		return err
@@ -407,7 +407,7 @@ func (r *typeRun) record(end time.Time, done map[string]time.Time, failed map[st
 		if s.Files == nil {
 			s.Files = map[string]state.File{}
 		}
-		s.Files[filepath.Base(r.out.Path())] = state.File{Size: size}
+		s.Files[filepath.Base(r.out.Path())] = state.File{Size: size, ID: id}
 	})
 	if err != nil {
 		return fmt.Errorf("save progress of %s: %w", r.res.ContentType, err)

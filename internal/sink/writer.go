@@ -147,6 +147,9 @@ func (w *Writer) Append(r io.Reader) (n int64, err error) {
 	if w.broken != nil {
 		return 0, fmt.Errorf("append %s: refused after an earlier failure: %w", w.path, w.broken)
 	}
+	if err := w.followRotation(); err != nil {
+		return 0, fmt.Errorf("append %s: %w", w.path, err)
+	}
 	before, err := w.f.Seek(0, io.SeekEnd)
 	if err != nil {
 		return 0, fmt.Errorf("append %s: %w", w.path, err)
@@ -163,6 +166,36 @@ func (w *Writer) Append(r io.Reader) (n int64, err error) {
 		return 0, fmt.Errorf("append %s: %w", w.path, err)
 	}
 	return n, nil
+}
+
+// followRotation reopens the path when it no longer names the open file: logrotate in create
+// mode renamed it (and may have created a new one). Blobs then go to the file the path names,
+// where tailers look, not to the renamed one, which a tailer such as rsyslog's imfile stops
+// reading once a new file of the same name appears. What was written to the old file is
+// fsynced first: the state records sizes of the file the writer holds.
+func (w *Writer) followRotation() error {
+	cur, err := w.f.Stat()
+	if err != nil {
+		return err
+	}
+	at, err := os.Stat(w.path)
+	if err == nil && os.SameFile(cur, at) {
+		return nil
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	if err := w.f.Sync(); err != nil {
+		w.broken = fmt.Errorf("fsync before following a rotation: %w", err)
+		return w.broken
+	}
+	next, err := Open(filepath.Dir(w.path), strings.TrimSuffix(filepath.Base(w.path), Ext))
+	if err != nil {
+		return err
+	}
+	_ = w.f.Close()
+	w.f = next.f
+	return nil
 }
 
 // checkLastByte reads back the last byte written: cheaper than wrapping the
@@ -198,6 +231,21 @@ func (w *Writer) Size() (int64, error) {
 		return 0, fmt.Errorf("size %s: %w", w.path, err)
 	}
 	return fi.Size(), nil
+}
+
+// Stat is the current size of the file and its identity (FileID), read together so that
+// both describe the same file even while a rotation is followed.
+func (w *Writer) Stat() (size int64, id string, err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.f == nil {
+		return 0, "", fmt.Errorf("stat %s: %w", w.path, os.ErrClosed)
+	}
+	fi, err := w.f.Stat()
+	if err != nil {
+		return 0, "", fmt.Errorf("stat %s: %w", w.path, err)
+	}
+	return fi.Size(), FileID(fi), nil
 }
 
 // Sync flushes the file to stable storage.

@@ -65,6 +65,9 @@ type Pending struct {
 // File is what the state remembers of an output file.
 type File struct {
 	Size int64 `json:"size"`
+	// ID names the file itself (device and inode where the system has them): a different ID
+	// at the same path means the file was rotated since.
+	ID string `json:"id,omitempty"`
 }
 
 func newState() *State {
