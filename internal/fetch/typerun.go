@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -13,6 +16,7 @@ import (
 	"github.com/o365logfetch/o365logfetch/internal/activity"
 	"github.com/o365logfetch/o365logfetch/internal/blob"
 	"github.com/o365logfetch/o365logfetch/internal/dedup"
+	"github.com/o365logfetch/o365logfetch/internal/localfs"
 	"github.com/o365logfetch/o365logfetch/internal/sink"
 	"github.com/o365logfetch/o365logfetch/internal/state"
 	"github.com/o365logfetch/o365logfetch/internal/window"
@@ -90,14 +94,16 @@ func (r *typeRun) run(ctx context.Context) {
 			if activity.Fatal(err) {
 				r.cancel(err)
 			}
-			r.res.fail(err)
+			if ctx.Err() == nil { // a stopped run says why once, not once per type
+				r.res.fail(err)
+			}
 			listedTo = w.Start
 			break
 		}
 	}
 	// Blobs left pending by earlier runs, unless the listing just offered them again: a fresh
 	// listing entry beats the stored one (its contentUri may have changed).
-	r.retryPending(ctx, saved, log)
+	r.retryPending(ctx, saved, r.o.Detail.With("content_type", ct))
 	r.blobs.Wait()
 
 	// The saved end never passes content that is not durably written: not a window that could
@@ -116,7 +122,9 @@ func (r *typeRun) run(ctx context.Context) {
 		}
 	}
 	if err := r.commit(end); err != nil {
-		r.res.fail(err)
+		if !r.stopOnFault(err) {
+			r.res.fail(err)
+		}
 		return
 	}
 	if !end.IsZero() {
@@ -197,7 +205,7 @@ func (r *typeRun) expired(c activity.Content, log interface{ Error(string, ...an
 func (r *typeRun) lost(c activity.Content, why string, log interface{ Error(string, ...any) }) {
 	msg := fmt.Sprintf("blob %s (available since %s) %s: its records are lost", c.ContentID, c.ContentCreated, why)
 	log.Error(msg)
-	r.res.fail(errors.New(msg))
+	r.res.failBlobCause(c.ContentID, "", errors.New(why+": its records are lost"))
 	r.mu.Lock()
 	r.res.Expired = append(r.res.Expired, c.ContentID)
 	r.gone[c.ContentID] = true
@@ -236,7 +244,7 @@ func (r *typeRun) fetch(ctx context.Context, c activity.Content, claim blobClaim
 		}
 	}()
 	if ctx.Err() != nil {
-		r.failBlob(c, ctx.Err())
+		r.failBlob(c, errStopped)
 		return
 	}
 	sp := <-r.spools
@@ -289,15 +297,55 @@ func (r *typeRun) fetch(ctx context.Context, c activity.Content, claim blobClaim
 	case err == nil:
 		r.written(c, int64(records), sp.Len())
 	case activity.HasCode(err, activity.CodeContentExpired):
-		r.expired(c, r.o.Log.With("content_type", r.res.ContentType))
+		r.expired(c, r.o.Detail.With("content_type", r.res.ContentType))
 	case activity.HasCode(err, activity.CodeContentUnknown):
-		r.lost(c, "is unknown to the API (AF20052)", r.o.Log.With("content_type", r.res.ContentType))
+		r.lost(c, "is unknown to the API (AF20052)", r.o.Detail.With("content_type", r.res.ContentType))
 	default:
 		if activity.Fatal(err) {
 			r.cancel(err)
 		}
+		r.stopOnFault(err)
+		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+			err = errStopped
+		}
 		r.failBlob(c, err)
 	}
+}
+
+// errStopped fails the blobs that a stopped run did not start or did not finish.
+var errStopped = errors.New(stoppedReason)
+
+// stopOnFault stops the run when err is a local storage fault: every further blob would meet
+// it too. Blobs in flight end with the context; what was written stays and is saved as far as
+// the disk allows. The first fault is the run's cause; it reports whether err was one.
+func (r *typeRun) stopOnFault(err error) bool {
+	if !localfs.IsFault(err) {
+		return false
+	}
+	r.cancel(localfs.NewFault(r.o.SpoolDir, r.what(err), err))
+	return true
+}
+
+// what names the file an error is about, for the user.
+func (r *typeRun) what(err error) string {
+	var pe *fs.PathError
+	if !errors.As(err, &pe) {
+		return "files"
+	}
+	name := filepath.Base(pe.Path)
+	switch {
+	case filepath.Dir(pe.Path) == filepath.Clean(r.o.OutDir) && strings.HasSuffix(name, sink.Ext):
+		return "output file " + name
+	case strings.Contains(name, state.FileName):
+		return "state file " + state.FileName
+	case strings.Contains(name, BlobsFileName):
+		return "blob ledger " + BlobsFileName
+	case strings.Contains(name, "spool"):
+		return "download spool"
+	case strings.Contains(name, "record"):
+		return "record index"
+	}
+	return "file " + name
 }
 
 func (r *typeRun) written(c activity.Content, records, bytes int64) {
@@ -315,15 +363,15 @@ func (r *typeRun) written(c activity.Content, records, bytes int64) {
 		r.o.Progress.Written(r.res.ContentType, records, bytes)
 	}
 	if due {
-		if err := r.commit(time.Time{}); err != nil {
+		if err := r.commit(time.Time{}); err != nil && !r.stopOnFault(err) {
 			r.res.fail(err)
 		}
 	}
 }
 
 func (r *typeRun) failBlob(c activity.Content, err error) {
-	r.o.Log.Error("blob not fetched; it stays pending for the next run", "content_type", r.res.ContentType, "content_id", c.ContentID, "error", err)
-	r.res.fail(fmt.Errorf("blob %s: %w", c.ContentID, err))
+	r.o.Detail.Error("blob not fetched; it stays pending for the next run", "content_type", r.res.ContentType, "content_id", c.ContentID, "error", err)
+	r.res.failBlobCause(c.ContentID, c.ContentURI, err)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.res.Failed = append(r.res.Failed, c.ContentID)
