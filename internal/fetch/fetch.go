@@ -88,7 +88,15 @@ var ErrIncomplete = errors.New("some content could not be fetched")
 
 // Run fetches. It returns the per-type results, and an error that wraps ErrIncomplete when
 // some content is missing, or another error when the run could not proceed at all.
-func Run(ctx context.Context, o Options) (*Result, error) {
+func Run(ctx context.Context, o Options) (_ *Result, err error) {
+	defer func() {
+		// A fault met before or after the transfers (opening, repairing, recovering) says
+		// the same as one met during them.
+		var fault *localfs.FaultError
+		if localfs.IsFault(err) && !errors.As(err, &fault) {
+			err = localfs.NewFault(o.SpoolDir, what(o, err), err)
+		}
+	}()
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -196,7 +204,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
 		if fault != nil {
 			o.Detail.Error("run stopped by a local storage fault", "dir", fault.Dir, "what", fault.What, "error", fault.Err, "free_bytes", fault.Free)
-			return res, fmt.Errorf("%w\n%s", fault, res.stoppedSummary())
+			return res, fault
 		}
 		return res, cause
 	}
@@ -346,20 +354,6 @@ func (t *TypeResult) Problems() []string {
 		out = append(out, fmt.Sprintf("%d more blobs failed for %d other causes: debug.log names each", otherBlobs, otherCauses))
 	}
 	return out
-}
-
-// stoppedSummary is, after a stop, how many blobs of each type were left for the next run.
-func (r *Result) stoppedSummary() string {
-	var parts []string
-	for _, t := range r.Types {
-		if n := len(t.Failed); n > 0 {
-			parts = append(parts, fmt.Sprintf("%s %d", t.ContentType, n))
-		}
-	}
-	if len(parts) == 0 {
-		return "Nothing was left half done."
-	}
-	return "Blobs left for the next run: " + strings.Join(parts, ", ") + "."
 }
 
 func (r *Result) err() error {

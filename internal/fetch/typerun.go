@@ -322,19 +322,19 @@ func (r *typeRun) stopOnFault(err error) bool {
 	if !localfs.IsFault(err) {
 		return false
 	}
-	r.cancel(localfs.NewFault(r.o.SpoolDir, r.what(err), err))
+	r.cancel(localfs.NewFault(r.o.SpoolDir, what(r.o, err), err))
 	return true
 }
 
 // what names the file an error is about, for the user.
-func (r *typeRun) what(err error) string {
+func what(o Options, err error) string {
 	var pe *fs.PathError
 	if !errors.As(err, &pe) {
 		return "files"
 	}
 	name := filepath.Base(pe.Path)
 	switch {
-	case filepath.Dir(pe.Path) == filepath.Clean(r.o.OutDir) && strings.HasSuffix(name, sink.Ext):
+	case filepath.Dir(pe.Path) == filepath.Clean(o.OutDir) && strings.HasSuffix(name, sink.Ext):
 		return "output file " + name
 	case strings.Contains(name, state.FileName):
 		return "state file " + state.FileName

@@ -41,7 +41,7 @@ func (e *FaultError) Error() string {
 		free = FormatBytes(e.Free) + " free there"
 	}
 	return fmt.Sprintf("local storage fault: writing the %s in %s failed: %v (%s); the run stopped: "+
-		"make room or fix the filesystem, then run again: what was written is kept and nothing is fetched twice",
+		"make room or fix the filesystem, then run again: what was written is kept, and nothing is written twice",
 		e.What, e.Dir, cause(e.Err), free)
 }
 
