@@ -62,15 +62,21 @@ type Options struct {
 	// backfill) is not downloaded again while Microsoft could still list it.
 	Blobs *dedup.Index
 
-	// Progress, when set, hears of every blob as it is queued and as it is written. It is
-	// called from many goroutines.
+	// Progress, when set, hears of each type's period, of the listing as it advances, and of
+	// every blob as it is queued and as it is written. It is called from many goroutines.
 	Progress Progress
 }
 
-// Progress follows a run blob by blob (for a progress bar).
+// Progress follows a run (for a progress display).
 type Progress interface {
-	Queued(contentType string)
-	Written(contentType string, records, bytes int64)
+	// Period is the period a type lists, [from, to).
+	Period(contentType string, from, to time.Time)
+	// Listed says the type's listing has reached upTo.
+	Listed(contentType string, upTo time.Time)
+	// Queued and Written follow a blob by its contentCreated (zero for a blob left pending by
+	// an earlier run outside the period).
+	Queued(contentType string, created time.Time)
+	Written(contentType string, created time.Time, records, bytes int64)
 }
 
 // BlobsFileName is the ledger of written blobs under timeKeeperLocation. Its keys are kept

@@ -83,13 +83,32 @@ func (r *typeRun) run(ctx context.Context) {
 	windows := window.Split(listFrom, to)
 	r.res.Windows = len(windows)
 	listedTo := to
+	progress := r.o.Progress
+	if progress != nil {
+		progress.Period(ct, listFrom, to)
+	}
 	for _, w := range windows {
 		err := r.o.API.List(ctx, ct, w, func(page []activity.Content) error {
+			var upTo time.Time
 			for _, c := range page {
-				r.offer(ctx, c)
+				r.offer(ctx, c, true)
+				if t := c.Created(); t.After(upTo) {
+					upTo = t
+				}
+			}
+			// Listings come in the order content became available: the window is listed up
+			// to the newest blob of the page (never past the window).
+			if progress != nil && !upTo.IsZero() {
+				if upTo.After(w.End) {
+					upTo = w.End
+				}
+				progress.Listed(ct, upTo)
 			}
 			return nil
 		})
+		if err == nil && progress != nil {
+			progress.Listed(ct, w.End)
+		}
 		if err != nil {
 			if activity.Fatal(err) {
 				r.cancel(err)
@@ -192,7 +211,7 @@ func (r *typeRun) retryPending(ctx context.Context, saved state.Type, log interf
 			r.expired(c, log)
 			continue
 		}
-		r.offer(ctx, c)
+		r.offer(ctx, c, false)
 	}
 }
 
@@ -212,8 +231,9 @@ func (r *typeRun) lost(c activity.Content, why string, log interface{ Error(stri
 	r.mu.Unlock()
 }
 
-// offer queues a listed blob unless it was written before or is already queued.
-func (r *typeRun) offer(ctx context.Context, c activity.Content) {
+// offer queues a listed blob unless it was written before or is already queued. listed is
+// false for a blob left pending by an earlier run and not listed again.
+func (r *typeRun) offer(ctx context.Context, c activity.Content, listed bool) {
 	if r.seen[c.ContentID] {
 		return
 	}
@@ -224,19 +244,23 @@ func (r *typeRun) offer(ctx context.Context, c activity.Content) {
 		r.res.Known++
 		return
 	}
+	var created time.Time
+	if listed {
+		created = c.Created()
+	}
 	if r.o.Progress != nil {
-		r.o.Progress.Queued(r.res.ContentType)
+		r.o.Progress.Queued(r.res.ContentType, created)
 	}
 	r.blobs.Add(1)
 	r.pool.Go(func() error {
 		defer r.blobs.Done()
-		r.fetch(ctx, c, claim)
+		r.fetch(ctx, c, claim, created)
 		return nil
 	})
 }
 
 // fetch downloads one blob into a spool and appends it to the output file in one piece.
-func (r *typeRun) fetch(ctx context.Context, c activity.Content, claim blobClaim) {
+func (r *typeRun) fetch(ctx context.Context, c activity.Content, claim blobClaim, created time.Time) {
 	written := false
 	defer func() {
 		if !written { // free for the retry
@@ -295,7 +319,7 @@ func (r *typeRun) fetch(ctx context.Context, c activity.Content, claim blobClaim
 	}
 	switch {
 	case err == nil:
-		r.written(c, int64(records), sp.Len())
+		r.written(c, created, int64(records), sp.Len())
 	case activity.HasCode(err, activity.CodeContentExpired):
 		r.expired(c, r.o.Detail.With("content_type", r.res.ContentType))
 	case activity.HasCode(err, activity.CodeContentUnknown):
@@ -348,7 +372,7 @@ func what(o Options, err error) string {
 	return "file " + name
 }
 
-func (r *typeRun) written(c activity.Content, records, bytes int64) {
+func (r *typeRun) written(c activity.Content, created time.Time, records, bytes int64) {
 	r.mu.Lock()
 	r.done[c.ContentID] = c.Expiration()
 	r.res.Fetched++
@@ -360,7 +384,7 @@ func (r *typeRun) written(c activity.Content, records, bytes int64) {
 	due := time.Since(r.lastCommit) > commitEvery || (r.o.Records != nil && r.o.Records.Unflushed() > commitKeys)
 	r.mu.Unlock()
 	if r.o.Progress != nil {
-		r.o.Progress.Written(r.res.ContentType, records, bytes)
+		r.o.Progress.Written(r.res.ContentType, created, records, bytes)
 	}
 	if due {
 		if err := r.commit(time.Time{}); err != nil && !r.stopOnFault(err) {
