@@ -16,7 +16,6 @@ import (
 	"github.com/o365logfetch/o365logfetch/internal/fetch"
 	"github.com/o365logfetch/o365logfetch/internal/report"
 	"github.com/o365logfetch/o365logfetch/internal/state"
-	"github.com/o365logfetch/o365logfetch/internal/window"
 )
 
 // fetch runs one fetch (a cron run, or a backfill when bf is set) and reports on it: the
@@ -92,7 +91,7 @@ func stopped(err error, bf backfill) error {
 	hint := "the next run continues where this one stopped"
 	if !bf.Start.IsZero() {
 		hint = fmt.Sprintf("to continue, run the same backfill again (--start %s --end %s): blobs already written are skipped",
-			window.Format(bf.Start), window.Format(bf.End))
+			bf.Start.UTC().Format(time.RFC3339), bf.End.UTC().Format(time.RFC3339))
 	}
 	return &stoppedError{err: err, hint: hint}
 }

@@ -3,9 +3,12 @@ package report
 import (
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/term"
 )
 
 // Bar shows on a terminal how far a run has come. It implements fetch.Progress.
@@ -19,6 +22,7 @@ import (
 type Bar struct {
 	mu     sync.Mutex // serialises the bar and the log lines written through Writer
 	out    io.Writer
+	width  int // of the terminal; 0 when unknown
 	now    func() time.Time
 	start  time.Time
 	types  map[string]*barType
@@ -68,6 +72,11 @@ func NewBar(w io.Writer) *Bar {
 	b := &Bar{out: w, now: time.Now, types: map[string]*barType{},
 		stop: make(chan struct{}), done: make(chan struct{})}
 	b.start = b.now()
+	if f, ok := w.(*os.File); ok {
+		if cols, _, err := term.GetSize(int(f.Fd())); err == nil {
+			b.width = cols
+		}
+	}
 	go b.tick()
 	return b
 }
@@ -198,6 +207,9 @@ func (b *Bar) draw(force bool) {
 		return
 	}
 	text := b.line()
+	if b.width > 1 && len(text) >= b.width {
+		text = text[:b.width-1] // a wrapped line could not be drawn over
+	}
 	pad := ""
 	if n := b.drawn - len(text); n > 0 {
 		pad = strings.Repeat(" ", n)
