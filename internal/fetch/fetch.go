@@ -297,6 +297,7 @@ func (t *TypeResult) fail(err error) {
 // blobCause is one cause of blob failures: how many blobs it failed and the first few of them.
 type blobCause struct {
 	msg   string
+	first string // the error of the first blob, as it was
 	count int
 	ids   []string
 }
@@ -312,7 +313,8 @@ const (
 // failBlobCause counts a failed blob under its cause: the error's text with the blob's own id
 // and URI taken out, so that one cause met by many blobs is one line.
 func (t *TypeResult) failBlobCause(id, uri string, err error) {
-	msg := err.Error()
+	first := err.Error()
+	msg := first
 	if uri != "" {
 		msg = strings.ReplaceAll(msg, uri, "<contentUri>")
 	}
@@ -330,7 +332,7 @@ func (t *TypeResult) failBlobCause(id, uri string, err error) {
 			return
 		}
 	}
-	t.causes = append(t.causes, &blobCause{msg: msg, count: 1, ids: []string{id}})
+	t.causes = append(t.causes, &blobCause{msg: msg, first: first, count: 1, ids: []string{id}})
 }
 
 // Problems lists what went wrong for the type, one line each: problems of the type, then one
@@ -347,7 +349,7 @@ func (t *TypeResult) Problems() []string {
 			continue
 		}
 		if c.count == 1 {
-			out = append(out, "blob "+c.ids[0]+": "+c.msg)
+			out = append(out, "blob "+c.ids[0]+": "+c.first)
 			continue
 		}
 		eg := strings.Join(c.ids, ", ")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -394,7 +395,11 @@ func (r *typeRun) written(c activity.Content, created time.Time, records, bytes 
 }
 
 func (r *typeRun) failBlob(c activity.Content, err error) {
-	r.o.Detail.Error("blob not fetched; it stays pending for the next run", "content_type", r.res.ContentType, "content_id", c.ContentID, "error", err)
+	level := slog.LevelError
+	if errors.Is(err, errStopped) {
+		level = slog.LevelInfo // the reason of the stop is said once
+	}
+	r.o.Detail.Log(context.Background(), level, "blob not fetched; it stays pending for the next run", "content_type", r.res.ContentType, "content_id", c.ContentID, "error", err)
 	r.res.failBlobCause(c.ContentID, c.ContentURI, err)
 	r.mu.Lock()
 	defer r.mu.Unlock()
