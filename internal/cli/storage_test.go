@@ -230,6 +230,7 @@ func TestManyFailingBlobsDoNotFloodStderr(t *testing.T) {
 	if sum.Total.BlobsFailed != len(blobs) || len(sum.Types) != 1 || len(sum.Types[0].Problems) > 10 {
 		t.Errorf("summary: %d failed, problems %q; want %d failed and a short list", sum.Total.BlobsFailed, sum.Types[0].Problems, len(blobs))
 	}
+	t.Logf("stderr:\n%s", stderr)
 	if len(stdout) > 8<<10 {
 		t.Errorf("the JSON summary is %d bytes for one cause", len(stdout))
 	}
