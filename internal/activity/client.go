@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/o365logfetch/o365logfetch/internal/retry"
@@ -49,6 +50,7 @@ type Client struct {
 	pace    *pacer
 	now     func() time.Time
 	log     *slog.Logger
+	retries atomic.Int64 // retries logged so far
 	maxBlob int64
 
 	skewOnce sync.Once
@@ -174,7 +176,7 @@ func (c *Client) do(ctx context.Context, op, method, target string, handle func(
 			return fmt.Errorf("%w (gave up after %d tries in %s)", err, attempt, waited.Round(time.Second))
 		}
 		waited += d
-		c.log.Warn("retrying", "op", op, "attempt", attempt, "wait", d, "error", err)
+		c.logRetry(op, attempt, d, err)
 		if err := retry.Sleep(ctx, d); err != nil {
 			return err
 		}
@@ -289,4 +291,21 @@ func (c *Client) checkSkew(resp *http.Response) {
 			c.log.Warn("the local clock differs from the API's; windows near the 7-day edge may be refused: sync the clock (NTP)", "skew", skew)
 		}
 	})
+}
+
+// loudRetries is how many retries a client logs as warnings (stderr, cron mail); later ones go
+// to the debug log alone, so that an API failing for hundreds of blobs does not flood stderr.
+const loudRetries = 5
+
+func (c *Client) logRetry(op string, attempt int, wait time.Duration, err error) {
+	n := c.retries.Add(1)
+	attrs := []any{"op", op, "attempt", attempt, "wait", wait, "error", err}
+	switch {
+	case n < loudRetries:
+		c.log.Warn("retrying", attrs...)
+	case n == loudRetries:
+		c.log.Warn("retrying; further retries of this run are logged in debug.log only", attrs...)
+	default:
+		c.log.Info("retrying", attrs...)
+	}
 }

@@ -10,11 +10,16 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+
+	"github.com/o365logfetch/o365logfetch/internal/localfs"
 )
 
 // Write replaces path with what write produces, created with perm.
 func Write(path string, perm os.FileMode, write func(io.Writer) error) (err error) {
 	dir := filepath.Dir(path)
+	if err := localfs.Check("write", path); err != nil {
+		return err
+	}
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return err

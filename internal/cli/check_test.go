@@ -65,6 +65,7 @@ func normalizeCheck(h *harness, out string) string {
 		{`\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(in \d+ days\)`, "$$DATE (in N days)"},
 		{`is -?[0-9hms.]+ \(limit`, "is $$SKEW (limit"},
 		{`, [0-9hms]+ behind`, ", $$LAG behind"},
+		{`, [0-9.]+ (B|[KMGTPE]iB) free`, ", $$FREE free"},
 	} {
 		out = regexp.MustCompile(re.re).ReplaceAllString(out, re.repl)
 	}

@@ -131,6 +131,8 @@ Exit codes:
   2  usage or configuration error
   3  authentication or permission error
   4  another run holds the lock
+  5  a local storage fault (disk full, quota, read-only filesystem, I/O error) stopped the run
+     (what was written is kept; make room and run again)
 `
 
 func parseArgs(args []string, helpOut io.Writer) (options, error) {

@@ -16,6 +16,7 @@ import (
 	"github.com/o365logfetch/o365logfetch/internal/activity"
 	"github.com/o365logfetch/o365logfetch/internal/auth"
 	"github.com/o365logfetch/o365logfetch/internal/config"
+	"github.com/o365logfetch/o365logfetch/internal/localfs"
 	"github.com/o365logfetch/o365logfetch/internal/state"
 )
 
@@ -135,7 +136,16 @@ func (a App) check(ctx context.Context, path string, getenv func(string) string,
 		case created:
 			r.ok(d.key, d.dir+" does not exist yet; the first run creates it")
 		default:
-			r.ok(d.key, d.dir+" is writable")
+			free, ferr := localfs.Free(d.dir)
+			switch {
+			case ferr != nil:
+				r.ok(d.key, d.dir+" is writable (free space unknown: "+ferr.Error()+")")
+			case d.key != "debugLogLocation" && cfg.MinFreeSpaceMB > 0 && free < int64(cfg.MinFreeSpaceMB)<<20:
+				r.warn(d.key, fmt.Sprintf("%s is writable, %s free: less than minFreeSpaceMB (%d MiB)", d.dir, localfs.FormatBytes(free), cfg.MinFreeSpaceMB),
+					"make room there, or point "+d.key+" at a larger filesystem: a full disk stops the run")
+			default:
+				r.ok(d.key, fmt.Sprintf("%s is writable, %s free", d.dir, localfs.FormatBytes(free)))
+			}
 		}
 	}
 

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -42,6 +43,9 @@ func (a App) fetch(ctx context.Context, cfg *config.Config, bf backfill, o optio
 	if bar != nil {
 		bar.Close()
 	}
+	if ctx.Err() != nil && errors.Is(r.err, context.Canceled) {
+		r.err = stopped(r.err, bf)
+	}
 
 	log := newLogger(io.Discard, slog.LevelInfo, stderr) // the run stopped before debug.log was open
 	if r.session != nil {
@@ -70,6 +74,26 @@ func (a App) fetch(ctx context.Context, cfg *config.Config, bf backfill, o optio
 		}
 	}
 	return r.err
+}
+
+// stoppedError is a run ended by a signal (SIGINT, SIGTERM): what it wrote is saved.
+type stoppedError struct {
+	err  error
+	hint string
+}
+
+func (e *stoppedError) Error() string {
+	return "stopped by a signal: everything written so far is saved; " + e.hint
+}
+func (e *stoppedError) Unwrap() error { return e.err }
+
+func stopped(err error, bf backfill) error {
+	hint := "the next run continues where this one stopped"
+	if !bf.Start.IsZero() {
+		hint = fmt.Sprintf("to continue, run the same backfill again (--start %s --end %s): blobs already written are skipped",
+			bf.Start.UTC().Format(time.RFC3339), bf.End.UTC().Format(time.RFC3339))
+	}
+	return &stoppedError{err: err, hint: hint}
 }
 
 // fetchRun is a finished fetch; its session stays open (debug.log) until the report is done.
@@ -105,6 +129,7 @@ func (a App) runFetch(ctx context.Context, cfg *config.Config, bf backfill, prog
 	if end, ok := r.store.Legacy(); ok {
 		s.log.Info("no state file yet: continuing from the previous tool's time.log", "end", end)
 	}
+	warnLowSpace(s.log, cfg)
 	s.log.Info("run started", "config", cfg.File, "content_types", cfg.ContentTypes, "backfill", !bf.Start.IsZero())
 	r.res, r.err = fetch.Run(ctx, fetch.Options{
 		API:             s.api,
@@ -123,6 +148,7 @@ func (a App) runFetch(ctx context.Context, cfg *config.Config, bf backfill, prog
 		End:             bf.End,
 		Now:             a.Now,
 		Log:             s.log,
+		Detail:          s.detail,
 		Progress:        progress,
 	})
 	return r

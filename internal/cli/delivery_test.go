@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/o365logfetch/o365logfetch/internal/cli"
 	"github.com/o365logfetch/o365logfetch/internal/emulator"
 )
 
@@ -392,6 +393,9 @@ func TestSIGTERMStopsPromptlyAndKeepsProgress(t *testing.T) {
 	if d := time.Since(stopped); d > 10*time.Second {
 		t.Errorf("the run took %v to stop", d)
 	}
+	if !strings.Contains(stderr.String(), "stopped by a signal") || !strings.Contains(stderr.String(), "the next run continues") {
+		t.Errorf("stderr does not say the run was stopped and how it continues:\n%s", stderr.String())
+	}
 	if h.srv.Stats().BlobDownloads >= len(h.srv.Blobs("Audit.Exchange")) {
 		t.Fatal("the run finished before the signal: the test proves nothing")
 	}
@@ -433,4 +437,54 @@ func TestBlobLedgerWithoutRecordDedup(t *testing.T) {
 	if strings.Contains(string(data), `"known"`) {
 		t.Errorf("the state file still carries the ledger:\n%s", data)
 	}
+}
+
+// SIGINT (Ctrl-C) during a long backfill ends it within seconds, says how to continue, and
+// running the same backfill again completes it without losing or repeating a record.
+func TestSIGINTStopsALongBackfill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildBinary(t)
+	h := newHarness(t, setup{types: []string{"Audit.Exchange", "Audit.SharePoint"}})
+	now := time.Now()
+	start := now.Add(-4 * 24 * time.Hour).UTC().Truncate(time.Second)
+	for _, ct := range []string{"Audit.Exchange", "Audit.SharePoint"} {
+		h.srv.Generate(ct, start.Add(time.Minute), now.Add(-time.Minute), 20*time.Minute, 3)
+	}
+	h.srv.SetFaults(emulator.Faults{Latency: 40 * time.Millisecond})
+	ca := h.caFile()
+	args := []string{"--config", h.cfg, "--start", start.Format(time.RFC3339), "--end", now.UTC().Truncate(time.Second).Format(time.RFC3339)}
+	cmd := exec.Command(bin, args...)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "SSL_CERT_FILE=" + ca}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return h.srv.Stats().BlobDownloads >= 20 })
+	stopped := time.Now()
+	_ = cmd.Process.Signal(os.Interrupt)
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != cli.ExitIncomplete {
+		t.Fatalf("after SIGINT: %v, want exit 1\n%s", err, stderr.String())
+	}
+	if d := time.Since(stopped); d > 5*time.Second {
+		t.Errorf("the backfill took %v to stop", d)
+	}
+	total := len(h.srv.Blobs("Audit.Exchange")) + len(h.srv.Blobs("Audit.SharePoint"))
+	if h.srv.Stats().BlobDownloads >= total {
+		t.Fatal("the backfill finished before the signal: the test proves nothing")
+	}
+	if !strings.Contains(stderr.String(), "run the same backfill again (--start "+args[3]) {
+		t.Errorf("stderr does not say how to continue:\n%s", stderr.String())
+	}
+	if n := strings.Count(stderr.String(), "\n"); n > 20 {
+		t.Errorf("stderr has %d lines after a stop:\n%s", n, stderr.String())
+	}
+	h.srv.SetFaults(emulator.Faults{})
+	h.mustRun(0, args[2:]...)
+	h.exactlyOnce("Audit.Exchange")
+	h.exactlyOnce("Audit.SharePoint")
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/o365logfetch/o365logfetch/internal/auth"
 	"github.com/o365logfetch/o365logfetch/internal/config"
 	"github.com/o365logfetch/o365logfetch/internal/fetch"
+	"github.com/o365logfetch/o365logfetch/internal/localfs"
 	"github.com/o365logfetch/o365logfetch/internal/state"
 )
 
@@ -18,6 +19,7 @@ const (
 	ExitUsage      = 2 // usage or configuration error
 	ExitAuth       = 3 // authentication or permission error
 	ExitLocked     = 4 // another run holds the lock
+	ExitStorage    = 5 // a local storage fault (disk full, quota, read-only, I/O error) stopped the run
 )
 
 // usageError is a mistake on the command line.
@@ -35,12 +37,15 @@ func exitCode(err error) int {
 		aad      *auth.Error
 		locked   *state.LockedError
 		setupErr *setupError
+		fault    *localfs.FaultError
 	)
 	switch {
 	case err == nil:
 		return ExitOK
 	case errors.As(err, &usage), errors.As(err, &cfg), errors.As(err, &cred), errors.As(err, &corrupt), errors.As(err, &setupErr):
 		return ExitUsage
+	case errors.As(err, &fault), localfs.IsFault(err):
+		return ExitStorage
 	case errors.As(err, &aad), activity.Fatal(err):
 		return ExitAuth
 	case errors.As(err, &locked):

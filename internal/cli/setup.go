@@ -20,6 +20,7 @@ import (
 // stderr), a token source and an API client.
 type session struct {
 	log     *slog.Logger
+	detail  *slog.Logger // debug.log alone: lines that many blobs may each produce
 	tokens  *auth.Source
 	api     *activity.Client
 	logFile *os.File
@@ -52,6 +53,7 @@ func (a App) connect(cfg *config.Config) (*session, error) {
 	}
 	s.logFile = logFile
 	s.log = newLogger(logFile, cfg.LogLevel, a.Stderr)
+	s.detail = slog.New(slog.NewTextHandler(logFile, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	s.tokens, err = auth.New(authSettings(cfg, s.log), hc, a.Now)
 	if err != nil {
 		s.close()

@@ -6,6 +6,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/o365logfetch/o365logfetch/internal/cli"
+	"github.com/o365logfetch/o365logfetch/internal/emulator"
 )
 
 // openPTY opens a pseudo-terminal: what the tool writes to tty, the test reads from pty.
@@ -93,4 +98,109 @@ func TestTerminalShowsProgressAndSummary(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Over a three-day backfill on a terminal, the percentage shown is never ahead of the share of
+// the period whose blobs are all in the output file, and it shows 100 % only once everything
+// is written.
+func TestProgressShowsTheShareWritten(t *testing.T) {
+	h := newHarness(t, setup{types: []string{"Audit.Exchange"}, emu: emulator.Config{PageSize: 8}})
+	now := h.clock.Now()
+	start := now.Add(-3 * 24 * time.Hour).UTC().Truncate(time.Second)
+	blobs := h.srv.Generate("Audit.Exchange", start.Add(time.Minute), now.Add(-time.Minute), 15*time.Minute, 2)
+	sort.Slice(blobs, func(i, j int) bool { return blobs[i].Created.Before(blobs[j].Created) })
+	h.srv.SetFaults(emulator.Faults{Latency: 15 * time.Millisecond})
+	end := now.UTC().Truncate(time.Second)
+
+	// diskShare is the share of [start, end) up to the first blob not yet in the output file.
+	out := filepath.Join(h.out, "Audit.Exchange.log")
+	diskShare := func() float64 {
+		data, _ := os.ReadFile(out)
+		written := map[string]bool{}
+		for _, line := range bytes.Split(data, []byte("\n")) {
+			if _, id, ok := bytes.Cut(line, []byte(`"contentId":"`)); ok {
+				id, _, _ = bytes.Cut(id, []byte(`"`))
+				written[string(id)] = true
+			}
+		}
+		for _, b := range blobs {
+			if !written[b.ContentID] {
+				return float64(b.Created.Sub(start)) / float64(end.Sub(start))
+			}
+		}
+		return 1
+	}
+
+	pty, tty := openPTY(t)
+	defer pty.Close()
+	type frame struct {
+		shown int
+		disk  float64
+	}
+	frames := make(chan []frame)
+	go func() {
+		var got []frame
+		var pending []byte
+		seen := false // the frame in pending was counted
+		buf := make([]byte, 4096)
+		pct := regexp.MustCompile(`^\s*(\d+)% \[`)
+		count := func(text []byte) {
+			if m := pct.FindSubmatch(text); m != nil && !seen {
+				p, _ := strconv.Atoi(string(m[1]))
+				got = append(got, frame{p, diskShare()}) // on disk after the frame was drawn
+				seen = true
+			}
+		}
+		for {
+			n, err := pty.Read(buf)
+			pending = append(pending, buf[:n]...)
+			// Each frame starts with \r. A frame counts as soon as its percentage is read.
+			for {
+				i := bytes.IndexByte(pending, '\r')
+				if i < 0 {
+					break
+				}
+				count(pending[:i])
+				pending, seen = pending[i+1:], false
+			}
+			count(pending)
+			if err != nil { // EIO once the terminal side is closed
+				frames <- got
+				return
+			}
+		}
+	}()
+	app := cli.App{Stdout: io.Discard, Stderr: tty, HTTP: h.srv.Client(), Now: h.clock.Now, Retry: fastRetry}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	code := app.Run(ctx, []string{"--config", h.cfg, "--start", start.Format(time.RFC3339), "--end", end.Format(time.RFC3339)})
+	tty.Close()
+	got := <-frames
+	if code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	between := 0
+	for i, f := range got {
+		if float64(f.shown) > f.disk*100+3 {
+			t.Errorf("frame %d shows %d%% while %.1f%% of the period is on disk", i, f.shown, f.disk*100)
+		}
+		if f.shown >= 100 && f.disk < 1 {
+			t.Errorf("frame %d shows 100%% before everything is written", i)
+		}
+		if f.shown > 0 && f.shown < 100 {
+			between++
+		}
+	}
+	if len(got) < 5 || between == 0 {
+		t.Fatalf("%d frames, %d between 0 and 100 %%: the test proves nothing", len(got), between)
+	}
+	if last := got[len(got)-1]; last.shown != 100 {
+		t.Errorf("the last frame shows %d%%, want 100%%", last.shown)
+	}
+	var trace []string
+	for _, f := range got {
+		trace = append(trace, fmt.Sprintf("%d/%.0f", f.shown, f.disk*100))
+	}
+	t.Logf("%d frames, %d between 0 and 100 %%; shown/on disk: %s", len(got), between, strings.Join(trace, " "))
+	h.exactlyOnce("Audit.Exchange")
 }

@@ -74,6 +74,7 @@ type Config struct {
 	RequestsPerMinute int           // client-side pacing
 	RecordHorizon     time.Duration // how long written record Ids are remembered; 0 = record dedup off
 	MaxRecordBytes    int           // a single record larger than this fails its blob (a broken or hostile answer)
+	MinFreeSpaceMB    int           // a run warns when the output or state filesystem has less free (0: never)
 }
 
 // OutputName is the name of ct's output file without .log: the content type as the user
@@ -133,6 +134,7 @@ const (
 	DefaultRequestsPerMinute = 1200
 	DefaultRecordHorizon     = 24 * time.Hour
 	DefaultMaxRecordBytes    = 16 << 20
+	DefaultMinFreeSpaceMB    = 1024
 )
 
 // Load reads and validates the file at path. getenv supplies environment
@@ -425,6 +427,7 @@ func (l *loader) loadFetch(c *Config) {
 	c.Overlap = l.durationRange(secFetch, "overlap", DefaultOverlap, 0, 24*time.Hour)
 	c.RecordHorizon = l.durationRange(secFetch, "recordDedupHorizon", DefaultRecordHorizon, 0, 7*24*time.Hour)
 	c.MaxRecordBytes = l.intRange(secFetch, "maxRecordBytes", DefaultMaxRecordBytes, 64<<10, 1<<30)
+	c.MinFreeSpaceMB = l.intRange(secFetch, "minFreeSpaceMB", DefaultMinFreeSpaceMB, 0, 1<<30)
 }
 
 func (l *loader) intRange(sec, key string, def, lo, hi int) int {
@@ -572,6 +575,7 @@ func (c *Config) Redacted() string {
 	line("requestsPerMinute", c.RequestsPerMinute)
 	line("recordDedupHorizon", fmtDuration(c.RecordHorizon))
 	line("maxRecordBytes", c.MaxRecordBytes)
+	line("minFreeSpaceMB", c.MinFreeSpaceMB)
 	fmt.Fprintf(&b, "# environment: %s = %v\n", envLevel, c.LogLevel)
 	return b.String()
 }

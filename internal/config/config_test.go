@@ -100,6 +100,7 @@ func TestLoadSeed(t *testing.T) {
 		Overlap:           DefaultOverlap,
 		RecordHorizon:     DefaultRecordHorizon,
 		MaxRecordBytes:    DefaultMaxRecordBytes,
+		MinFreeSpaceMB:    DefaultMinFreeSpaceMB,
 		RequestsPerMinute: DefaultRequestsPerMinute,
 	}
 	if !reflect.DeepEqual(c, want) {

@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"github.com/o365logfetch/o365logfetch/internal/atomicfile"
+
+	"github.com/o365logfetch/o365logfetch/internal/localfs"
 )
 
 // FileName is the index under timeKeeperLocation.
@@ -331,6 +333,9 @@ func (x *Index) append(batch []entry) error {
 			return err
 		}
 		x.file = f
+	}
+	if err := localfs.Check("write", x.path); err != nil {
+		return err
 	}
 	w := bufio.NewWriterSize(x.file, 64<<10)
 	var rec [entrySize]byte

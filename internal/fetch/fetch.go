@@ -18,6 +18,7 @@ import (
 
 	"github.com/o365logfetch/o365logfetch/internal/activity"
 	"github.com/o365logfetch/o365logfetch/internal/dedup"
+	"github.com/o365logfetch/o365logfetch/internal/localfs"
 	"github.com/o365logfetch/o365logfetch/internal/sink"
 	"github.com/o365logfetch/o365logfetch/internal/state"
 	"github.com/o365logfetch/o365logfetch/internal/window"
@@ -44,8 +45,12 @@ type Options struct {
 	// left alone, but what it writes is recorded so that later runs do not write it again.
 	Start, End time.Time
 
-	Now      func() time.Time
-	Log      *slog.Logger
+	Now func() time.Time
+	Log *slog.Logger
+	// Detail hears what concerns one blob (a failure, a loss): many of them can come from one
+	// cause, so they go to the debug log alone, and the run's result groups them by cause.
+	// Nil: Log.
+	Detail   *slog.Logger
 	SpoolMem int // bytes of a blob's lines kept in memory before spilling to SpoolDir; default 1 MiB
 
 	// RecordHorizon is how long record Ids are remembered: a record delivered again within it
@@ -61,15 +66,21 @@ type Options struct {
 	// backfill) is not downloaded again while Microsoft could still list it.
 	Blobs *dedup.Index
 
-	// Progress, when set, hears of every blob as it is queued and as it is written. It is
-	// called from many goroutines.
+	// Progress, when set, hears of each type's period, of the listing as it advances, and of
+	// every blob as it is queued and as it is written. It is called from many goroutines.
 	Progress Progress
 }
 
-// Progress follows a run blob by blob (for a progress bar).
+// Progress follows a run (for a progress display).
 type Progress interface {
-	Queued(contentType string)
-	Written(contentType string, records, bytes int64)
+	// Period is the period a type lists, [from, to).
+	Period(contentType string, from, to time.Time)
+	// Listed says the type's listing has reached upTo.
+	Listed(contentType string, upTo time.Time)
+	// Queued and Written follow a blob by its contentCreated (zero for a blob left pending by
+	// an earlier run outside the period).
+	Queued(contentType string, created time.Time)
+	Written(contentType string, created time.Time, records, bytes int64)
 }
 
 // BlobsFileName is the ledger of written blobs under timeKeeperLocation. Its keys are kept
@@ -87,12 +98,23 @@ var ErrIncomplete = errors.New("some content could not be fetched")
 
 // Run fetches. It returns the per-type results, and an error that wraps ErrIncomplete when
 // some content is missing, or another error when the run could not proceed at all.
-func Run(ctx context.Context, o Options) (*Result, error) {
+func Run(ctx context.Context, o Options) (_ *Result, err error) {
+	defer func() {
+		// A fault met before or after the transfers (opening, repairing, recovering) says
+		// the same as one met during them.
+		var fault *localfs.FaultError
+		if localfs.IsFault(err) && !errors.As(err, &fault) {
+			err = localfs.NewFault(o.SpoolDir, what(o, err), err)
+		}
+	}()
 	if o.Now == nil {
 		o.Now = time.Now
 	}
 	if o.Log == nil {
 		o.Log = slog.Default()
+	}
+	if o.Detail == nil {
+		o.Detail = o.Log
 	}
 	if o.Workers <= 0 {
 		o.Workers = 1
@@ -180,16 +202,24 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	types.Wait()
 	_ = pool.Wait() // workers report through their type; they never return errors
 
-	if o.Records != nil {
-		if err := o.Records.Compact(now, outs.sync); err != nil {
-			o.Log.Warn("could not compact the record index; it stays valid and is compacted next run", "error", err)
+	var fault *localfs.FaultError
+	if cause := context.Cause(ctx); !errors.As(cause, &fault) {
+		// Compaction rewrites both files: not on a filesystem that just refused a write.
+		if o.Records != nil {
+			if err := o.Records.Compact(now, outs.sync); err != nil {
+				o.Log.Warn("could not compact the record index; it stays valid and is compacted next run", "error", err)
+			}
 		}
-	}
-	if err := o.Blobs.Compact(now, outs.sync); err != nil {
-		o.Log.Warn("could not compact the blob ledger; it stays valid and is compacted next run", "error", err)
+		if err := o.Blobs.Compact(now, outs.sync); err != nil {
+			o.Log.Warn("could not compact the blob ledger; it stays valid and is compacted next run", "error", err)
+		}
 	}
 	res.Duration = o.Now().Sub(started)
 	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		if fault != nil {
+			o.Detail.Error("run stopped by a local storage fault", "dir", fault.Dir, "what", fault.What, "error", fault.Err, "free_bytes", fault.Free)
+			return res, fault
+		}
 		return res, cause
 	}
 	if err := ctx.Err(); err != nil {
@@ -259,7 +289,8 @@ type TypeResult struct {
 	End         time.Time // saved end after the run (cron runs)
 
 	mu       sync.Mutex
-	failures []string // one line per problem
+	failures []string // one line per problem not tied to one blob
+	causes   []*blobCause
 	Failed   []string // contentIds that stay pending
 	Expired  []string // contentIds that expired before they could be fetched
 	Lost     []window.Window
@@ -271,11 +302,74 @@ func (t *TypeResult) fail(err error) {
 	t.failures = append(t.failures, err.Error())
 }
 
-// Problems lists what went wrong for the type, one line each.
+// blobCause is one cause of blob failures: how many blobs it failed and the first few of them.
+type blobCause struct {
+	msg   string
+	first string // the error of the first blob, as it was
+	count int
+	ids   []string
+}
+
+// Bounds of the problem list: however many blobs fail, a cron mail or a summary stays short.
+// The debug log names every blob.
+const (
+	maxCauses     = 8 // distinct causes listed per type
+	idsPerCause   = 3 // content ids named per cause
+	stoppedReason = "not fetched: the run stopped before it could be"
+)
+
+// failBlobCause counts a failed blob under its cause: the error's text with the blob's own id
+// and URI taken out, so that one cause met by many blobs is one line.
+func (t *TypeResult) failBlobCause(id, uri string, err error) {
+	first := err.Error()
+	msg := first
+	if uri != "" {
+		msg = strings.ReplaceAll(msg, uri, "<contentUri>")
+	}
+	if id != "" {
+		msg = strings.ReplaceAll(msg, id, "<contentId>")
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, c := range t.causes {
+		if c.msg == msg {
+			c.count++
+			if len(c.ids) < idsPerCause {
+				c.ids = append(c.ids, id)
+			}
+			return
+		}
+	}
+	t.causes = append(t.causes, &blobCause{msg: msg, first: first, count: 1, ids: []string{id}})
+}
+
+// Problems lists what went wrong for the type, one line each: problems of the type, then one
+// line per cause of blob failures with its count and a few content ids. The list is bounded.
 func (t *TypeResult) Problems() []string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return append([]string(nil), t.failures...)
+	out := append([]string(nil), t.failures...)
+	otherBlobs, otherCauses := 0, 0
+	for i, c := range t.causes {
+		if i >= maxCauses {
+			otherBlobs += c.count
+			otherCauses++
+			continue
+		}
+		if c.count == 1 {
+			out = append(out, "blob "+c.ids[0]+": "+c.first)
+			continue
+		}
+		eg := strings.Join(c.ids, ", ")
+		if c.count > len(c.ids) {
+			eg += ", …"
+		}
+		out = append(out, fmt.Sprintf("%d blobs: %s (%s)", c.count, c.msg, eg))
+	}
+	if otherCauses > 0 {
+		out = append(out, fmt.Sprintf("%d more blobs failed for %d other causes: debug.log names each", otherBlobs, otherCauses))
+	}
+	return out
 }
 
 func (r *Result) err() error {

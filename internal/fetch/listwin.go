@@ -15,12 +15,28 @@ import (
 // allows. On failure it returns the start of the first period that could not be listed:
 // everything before it was listed.
 func (r *typeRun) listWindow(ctx context.Context, w window.Window) (time.Time, error) {
+	progress := r.o.Progress
 	err := r.o.API.List(ctx, r.res.ContentType, w, func(page []activity.Content) error {
+		var upTo time.Time
 		for _, c := range page {
-			r.offer(ctx, c)
+			r.offer(ctx, c, true)
+			if t := c.Created(); t.After(upTo) {
+				upTo = t
+			}
+		}
+		// Listings come in the order content became available: the window is listed up to
+		// the newest blob of the page (never past the window).
+		if progress != nil && !upTo.IsZero() {
+			if upTo.After(w.End) {
+				upTo = w.End
+			}
+			progress.Listed(r.res.ContentType, upTo)
 		}
 		return nil
 	})
+	if err == nil && progress != nil {
+		progress.Listed(r.res.ContentType, w.End)
+	}
 	if err == nil || !activity.HasCode(err, activity.CodeBadWindow, activity.CodeBadWindowOld) {
 		return w.Start, err
 	}

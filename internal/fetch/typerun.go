@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -14,6 +17,7 @@ import (
 	"github.com/o365logfetch/o365logfetch/internal/activity"
 	"github.com/o365logfetch/o365logfetch/internal/blob"
 	"github.com/o365logfetch/o365logfetch/internal/dedup"
+	"github.com/o365logfetch/o365logfetch/internal/localfs"
 	"github.com/o365logfetch/o365logfetch/internal/sink"
 	"github.com/o365logfetch/o365logfetch/internal/state"
 	"github.com/o365logfetch/o365logfetch/internal/window"
@@ -80,19 +84,25 @@ func (r *typeRun) run(ctx context.Context) {
 	windows := window.Split(listFrom, to)
 	r.res.Windows = len(windows)
 	listedTo := to
+	progress := r.o.Progress
+	if progress != nil {
+		progress.Period(ct, listFrom, to)
+	}
 	for _, w := range windows {
 		if failed, err := r.listWindow(ctx, w); err != nil {
 			if activity.Fatal(err) {
 				r.cancel(err)
 			}
-			r.res.fail(err)
+			if ctx.Err() == nil { // a stopped run says why once, not once per type
+				r.res.fail(err)
+			}
 			listedTo = failed
 			break
 		}
 	}
 	// Blobs left pending by earlier runs, unless the listing just offered them again: a fresh
 	// listing entry beats the stored one (its contentUri may have changed).
-	r.retryPending(ctx, saved, log)
+	r.retryPending(ctx, saved, r.o.Detail.With("content_type", ct))
 	r.blobs.Wait()
 
 	// The saved end never passes content that is not durably written: not a window that could
@@ -111,7 +121,9 @@ func (r *typeRun) run(ctx context.Context) {
 		}
 	}
 	if err := r.commit(end); err != nil {
-		r.res.fail(err)
+		if !r.stopOnFault(err) {
+			r.res.fail(err)
+		}
 		return
 	}
 	if !end.IsZero() {
@@ -179,7 +191,7 @@ func (r *typeRun) retryPending(ctx context.Context, saved state.Type, log interf
 			r.expired(c, log)
 			continue
 		}
-		r.offer(ctx, c)
+		r.offer(ctx, c, false)
 	}
 }
 
@@ -192,15 +204,16 @@ func (r *typeRun) expired(c activity.Content, log interface{ Error(string, ...an
 func (r *typeRun) lost(c activity.Content, why string, log interface{ Error(string, ...any) }) {
 	msg := fmt.Sprintf("blob %s (available since %s) %s: its records are lost", c.ContentID, c.ContentCreated, why)
 	log.Error(msg)
-	r.res.fail(errors.New(msg))
+	r.res.failBlobCause(c.ContentID, "", errors.New(why+": its records are lost"))
 	r.mu.Lock()
 	r.res.Expired = append(r.res.Expired, c.ContentID)
 	r.gone[c.ContentID] = true
 	r.mu.Unlock()
 }
 
-// offer queues a listed blob unless it was written before or is already queued.
-func (r *typeRun) offer(ctx context.Context, c activity.Content) {
+// offer queues a listed blob unless it was written before or is already queued. listed is
+// false for a blob left pending by an earlier run and not listed again.
+func (r *typeRun) offer(ctx context.Context, c activity.Content, listed bool) {
 	if r.seen[c.ContentID] {
 		return
 	}
@@ -211,19 +224,23 @@ func (r *typeRun) offer(ctx context.Context, c activity.Content) {
 		r.res.Known++
 		return
 	}
+	var created time.Time
+	if listed {
+		created = c.Created()
+	}
 	if r.o.Progress != nil {
-		r.o.Progress.Queued(r.res.ContentType)
+		r.o.Progress.Queued(r.res.ContentType, created)
 	}
 	r.blobs.Add(1)
 	r.pool.Go(func() error {
 		defer r.blobs.Done()
-		r.fetch(ctx, c, claim)
+		r.fetch(ctx, c, claim, created)
 		return nil
 	})
 }
 
 // fetch downloads one blob into a spool and appends it to the output file in one piece.
-func (r *typeRun) fetch(ctx context.Context, c activity.Content, claim blobClaim) {
+func (r *typeRun) fetch(ctx context.Context, c activity.Content, claim blobClaim, created time.Time) {
 	written := false
 	defer func() {
 		if !written { // free for the retry
@@ -231,7 +248,7 @@ func (r *typeRun) fetch(ctx context.Context, c activity.Content, claim blobClaim
 		}
 	}()
 	if ctx.Err() != nil {
-		r.failBlob(c, ctx.Err())
+		r.failBlob(c, errStopped)
 		return
 	}
 	sp := <-r.spools
@@ -281,20 +298,60 @@ func (r *typeRun) fetch(ctx context.Context, c activity.Content, claim blobClaim
 	}
 	switch {
 	case err == nil:
-		r.written(c, int64(records), sp.Len())
+		r.written(c, created, int64(records), sp.Len())
 	case activity.HasCode(err, activity.CodeContentExpired):
-		r.expired(c, r.o.Log.With("content_type", r.res.ContentType))
+		r.expired(c, r.o.Detail.With("content_type", r.res.ContentType))
 	case activity.HasCode(err, activity.CodeContentUnknown):
-		r.lost(c, "is unknown to the API (AF20052)", r.o.Log.With("content_type", r.res.ContentType))
+		r.lost(c, "is unknown to the API (AF20052)", r.o.Detail.With("content_type", r.res.ContentType))
 	default:
 		if activity.Fatal(err) {
 			r.cancel(err)
+		}
+		r.stopOnFault(err)
+		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+			err = errStopped
 		}
 		r.failBlob(c, err)
 	}
 }
 
-func (r *typeRun) written(c activity.Content, records, bytes int64) {
+// errStopped fails the blobs that a stopped run did not start or did not finish.
+var errStopped = errors.New(stoppedReason)
+
+// stopOnFault stops the run when err is a local storage fault: every further blob would meet
+// it too. Blobs in flight end with the context; what was written stays and is saved as far as
+// the disk allows. The first fault is the run's cause; it reports whether err was one.
+func (r *typeRun) stopOnFault(err error) bool {
+	if !localfs.IsFault(err) {
+		return false
+	}
+	r.cancel(localfs.NewFault(r.o.SpoolDir, what(r.o, err), err))
+	return true
+}
+
+// what names the file an error is about, for the user.
+func what(o Options, err error) string {
+	var pe *fs.PathError
+	if !errors.As(err, &pe) {
+		return "files"
+	}
+	name := filepath.Base(pe.Path)
+	switch {
+	case filepath.Dir(pe.Path) == filepath.Clean(o.OutDir) && strings.HasSuffix(name, sink.Ext):
+		return "output file " + name
+	case strings.Contains(name, state.FileName):
+		return "state file " + state.FileName
+	case strings.Contains(name, BlobsFileName):
+		return "blob ledger " + BlobsFileName
+	case strings.Contains(name, "spool"):
+		return "download spool"
+	case strings.Contains(name, "record"):
+		return "record index"
+	}
+	return "file " + name
+}
+
+func (r *typeRun) written(c activity.Content, created time.Time, records, bytes int64) {
 	r.mu.Lock()
 	r.done[c.ContentID] = c.Expiration()
 	r.res.Fetched++
@@ -306,18 +363,22 @@ func (r *typeRun) written(c activity.Content, records, bytes int64) {
 	due := time.Since(r.lastCommit) > commitEvery || (r.o.Records != nil && r.o.Records.Unflushed() > commitKeys)
 	r.mu.Unlock()
 	if r.o.Progress != nil {
-		r.o.Progress.Written(r.res.ContentType, records, bytes)
+		r.o.Progress.Written(r.res.ContentType, created, records, bytes)
 	}
 	if due {
-		if err := r.commit(time.Time{}); err != nil {
+		if err := r.commit(time.Time{}); err != nil && !r.stopOnFault(err) {
 			r.res.fail(err)
 		}
 	}
 }
 
 func (r *typeRun) failBlob(c activity.Content, err error) {
-	r.o.Log.Error("blob not fetched; it stays pending for the next run", "content_type", r.res.ContentType, "content_id", c.ContentID, "error", err)
-	r.res.fail(fmt.Errorf("blob %s: %w", c.ContentID, err))
+	level := slog.LevelError
+	if errors.Is(err, errStopped) {
+		level = slog.LevelInfo // the reason of the stop is said once
+	}
+	r.o.Detail.Log(context.Background(), level, "blob not fetched; it stays pending for the next run", "content_type", r.res.ContentType, "content_id", c.ContentID, "error", err)
+	r.res.failBlobCause(c.ContentID, c.ContentURI, err)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.res.Failed = append(r.res.Failed, c.ContentID)

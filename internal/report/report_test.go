@@ -274,8 +274,9 @@ func TestBarFromManyWorkers(t *testing.T) {
 	for w := range 8 {
 		wg.Go(func() {
 			for i := range 25 {
-				bar.Queued("Audit.Exchange")
-				bar.Written("Audit.Exchange", 4, 1000)
+				created := time.Unix(int64(w*100+i), 0)
+				bar.Queued("Audit.Exchange", created)
+				bar.Written("Audit.Exchange", created, 4, 1000)
 				if i%10 == 0 {
 					log.Warn("retrying", "attempt", i, "worker", w)
 				}
@@ -284,17 +285,28 @@ func TestBarFromManyWorkers(t *testing.T) {
 	}
 	wg.Wait()
 	bar.Close()
-	bar.Written("Audit.Exchange", 1, 1) // after Close: ignored, draws nothing
+	bar.Written("Audit.Exchange", time.Time{}, 1, 1) // after Close: ignored, draws nothing
 	out := term.String()
 	if !strings.Contains(out, " blobs, ") {
 		t.Errorf("bar never showed the blob count:\n%q", out)
 	}
-	// Each warning starts on a line of its own: the bar is cleared (\r) before it.
-	if n := strings.Count(out, "\rtime="); n != 24 {
-		t.Errorf("%d warnings start after a cleared line, want 24:\n%q", n, out)
+	// Each warning starts on a line of its own: the bar is cleared (\r) before it, or the
+	// previous warning ended the line.
+	if n := strings.Count(out, "time="); n != 24 {
+		t.Errorf("%d warnings, want 24:\n%q", n, out)
+	}
+	if n := strings.Count(out, "\rtime=") + strings.Count(out, "\ntime=") + boolInt(strings.HasPrefix(out, "time=")); n != 24 {
+		t.Errorf("%d warnings start on a line of their own, want 24:\n%q", n, out)
 	}
 	// Finishing clears the bar: the terminal ends on an empty line for the summary.
 	if last := out[strings.LastIndex(out, "\r"):]; strings.TrimSpace(last) != "" {
 		t.Errorf("bar not cleared at the end: %q", last)
 	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

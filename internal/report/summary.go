@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/o365logfetch/o365logfetch/internal/fetch"
+	"github.com/o365logfetch/o365logfetch/internal/localfs"
 )
 
 // Summary is what a run did, in the form every rendering shares. Its JSON field names are a
@@ -186,18 +187,7 @@ func plural(n int, word string) string {
 }
 
 // Bytes formats a byte count for people: 512 B, 1.5 KiB, 12.0 MiB.
-func Bytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit && exp < 5; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
+func Bytes(n int64) string { return localfs.FormatBytes(n) }
 
 // Log writes the summary to log at Info: one line per content type and one for the run.
 func (s Summary) Log(log *slog.Logger) {

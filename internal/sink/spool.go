@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/o365logfetch/o365logfetch/internal/localfs"
 )
 
 // Spool collects one blob's lines before they are appended: in memory up to
@@ -43,6 +45,9 @@ func (s *Spool) Write(p []byte) (int, error) {
 		if err := s.spill(); err != nil {
 			return 0, err
 		}
+	}
+	if err := localfs.Check("write", s.f.Name()); err != nil {
+		return 0, fmt.Errorf("spool: %w", err)
 	}
 	// WriteAt, not Write: Reader moves the file offset.
 	n, err := s.f.WriteAt(p, s.size)

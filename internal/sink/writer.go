@@ -14,6 +14,8 @@ import (
 	"sync"
 
 	"github.com/o365logfetch/o365logfetch/internal/atomicfile"
+
+	"github.com/o365logfetch/o365logfetch/internal/localfs"
 )
 
 // Ext is the extension of output files.
@@ -154,7 +156,9 @@ func (w *Writer) Append(r io.Reader) (n int64, err error) {
 	if err != nil {
 		return 0, fmt.Errorf("append %s: %w", w.path, err)
 	}
-	n, err = io.Copy(w.f, r)
+	if err = localfs.Check("write", w.path); err == nil {
+		n, err = io.Copy(w.f, r)
+	}
 	if err == nil && n > 0 {
 		err = w.checkLastByte(before + n - 1)
 	}
