@@ -81,9 +81,29 @@ func Open(dir string, horizon time.Duration, now time.Time) (*Index, error) {
 // OpenFile is Open for an index of another name in dir: the same structure also remembers
 // which blobs were written.
 func OpenFile(dir, name string, horizon time.Duration, now time.Time) (*Index, error) {
+	return open(filepath.Join(dir, name), dir, horizon, now)
+}
+
+// View opens the index at path for lookups alone (Has), beside a run that may be appending to
+// it or compacting it: the file is read once and never written. It sees what was flushed
+// when it was opened: a last entry the run is still appending is cut, and a compaction
+// replaces the file by a rename, which leaves the one being read whole. Keys beyond memory
+// spill to scratch files in scratchDir, as a run's do in the state directory.
+func View(path, scratchDir string, horizon time.Duration, now time.Time) (*Index, error) {
+	return open(path, scratchDir, horizon, now)
+}
+
+// Has reports whether k is remembered as written.
+func (x *Index) Has(k Key) bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.has(k)
+}
+
+func open(path, dir string, horizon time.Duration, now time.Time) (*Index, error) {
 	x := &Index{
 		dir:     dir,
-		path:    filepath.Join(dir, name),
+		path:    path,
 		horizon: horizon,
 		oldest:  hourOf(now.Add(-horizon)),
 		recent:  map[Key]uint32{},
