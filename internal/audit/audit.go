@@ -5,6 +5,7 @@ package audit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -22,9 +23,9 @@ type Lister interface {
 	List(ctx context.Context, contentType string, w window.Window, fn func([]activity.Content) error) error
 }
 
-// Ledger says whether a blob was written (the blob ledger, read-only).
+// Ledger says whether a blob was written, and in which hour (the blob ledger, read-only).
 type Ledger interface {
-	Has(dedup.Key) bool
+	WrittenAt(dedup.Key) (time.Time, bool)
 }
 
 // Progress is the saved progress of a content type (read-only): its end and its pending blobs.
@@ -193,7 +194,8 @@ func auditType(ctx context.Context, o Options, ct string, start, end, now time.T
 		if _, ok := saved.Known[id]; ok { // a ledger kept in the state by earlier builds
 			return true
 		}
-		return o.Ledger.Has(dedup.KeyOf(id))
+		_, ok := o.Ledger.WrittenAt(dedup.KeyOf(id))
+		return ok
 	}
 	missing, repair := hours{}, hours{}
 	var lines map[dedup.Key]writtenBlob // written blobs whose lines are looked for
@@ -249,7 +251,10 @@ func auditType(ctx context.Context, o Options, ct string, start, end, now time.T
 				"content_type", ct, "window_start", refused.Start, "window_end", refused.End, "error", err)
 		})
 		if err != nil {
-			if activity.Fatal(err) || ctx.Err() != nil {
+			// Only an answer of the API about this listing is the type's own problem; a
+			// refused token, a permission, the network or a stop end the audit.
+			var apiErr *activity.APIError
+			if !errors.As(err, &apiErr) || activity.Fatal(err) || ctx.Err() != nil {
 				return tr, err
 			}
 			tr.Unlisted = &window.Window{Start: failed, End: end}
@@ -283,7 +288,7 @@ func auditType(ctx context.Context, o Options, ct string, start, end, now time.T
 		if o.OutputName != nil {
 			name = o.OutputName(ct)
 		}
-		scan, err := scanOutput(ctx, o.Download, o.OutDir, name, lines)
+		scan, err := scanOutput(ctx, o.Download, o.Ledger, o.OutDir, name, lines)
 		if err != nil {
 			return tr, fmt.Errorf("check the output of %s: %w", ct, err)
 		}

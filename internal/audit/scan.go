@@ -11,7 +11,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -23,9 +22,10 @@ import (
 type Scan struct {
 	Checked    []string // files read: the current one and rotated ones still readable
 	NotChecked []string // rotated files that cannot be read here (compressed other than gzip, unreadable)
-	// Absent counts the written blobs of the period without a line in the files checked; they
-	// are gaps (AbsentGaps) when every file was checked, and Unverified otherwise: their lines
-	// may be in a file not checked.
+	// Absent counts the written blobs of the period without a line in the files checked,
+	// written after the first line of the oldest file kept: gaps (AbsentGaps). Unverified
+	// counts those that may be in a file not checked: one that cannot be read here, or one
+	// rotated away (written before the oldest file kept began).
 	Absent     int
 	AbsentGaps []Gap
 	Unverified int
@@ -48,7 +48,7 @@ type Downloader interface {
 // line under its own contentId: it was empty, or every record of it had been written before
 // under another blob (Microsoft delivers a record again by design). Such a blob is downloaded
 // again and passes when each of its records has a line by its Id.
-func scanOutput(ctx context.Context, dl Downloader, dir, name string, want map[dedup.Key]writtenBlob) (*Scan, error) {
+func scanOutput(ctx context.Context, dl Downloader, ledger Ledger, dir, name string, want map[dedup.Key]writtenBlob) (*Scan, error) {
 	s := &Scan{}
 	current := filepath.Join(dir, name+".log")
 	files := []string{current}
@@ -63,9 +63,13 @@ func scanOutput(ctx context.Context, dl Downloader, dir, name string, want map[d
 			files = append(files, filepath.Join(dir, n))
 		}
 	}
+	// The files kept hold what was written since the first line of the oldest of them: the
+	// hour the ledger gives its blob. What was written before went to files rotated away.
+	var since time.Time
+	covered := false // a file kept starts before the ledger's memory: nothing was rotated away within it
 	blobID := func(line []byte) (string, bool) { return lineContentID(line) }
 	for _, f := range files {
-		ok, err := scanFile(f, want, blobID)
+		ok, first, err := scanFile(f, want, blobID)
 		switch {
 		case err != nil && f == current && errors.Is(err, os.ErrNotExist):
 			// No output file: nothing of the type was written, or it was rotated away.
@@ -73,6 +77,14 @@ func scanOutput(ctx context.Context, dl Downloader, dir, name string, want map[d
 			return nil, err
 		case ok:
 			s.Checked = append(s.Checked, f)
+			if first == "" {
+				break
+			}
+			if at, known := ledger.WrittenAt(dedup.KeyOf(first)); !known {
+				covered = true
+			} else if since.IsZero() || at.Before(since) {
+				since = at
+			}
 		default:
 			s.NotChecked = append(s.NotChecked, f)
 		}
@@ -83,16 +95,17 @@ func scanOutput(ctx context.Context, dl Downloader, dir, name string, want map[d
 		}
 	}
 	absent := hours{}
-	for _, b := range want {
+	for k, b := range want {
+		at, _ := ledger.WrittenAt(k)
+		if len(s.NotChecked) > 0 || (!covered && (since.IsZero() || at.Before(since))) {
+			s.Unverified++ // its lines may be in a file not checked or rotated away
+			continue
+		}
 		s.Absent++
 		absent.add(b.hour, b.c.ContentID)
 	}
-	if s.Absent > 0 && (len(s.NotChecked) > 0 || !slices.Contains(s.Checked, current)) {
-		s.Unverified = s.Absent // their lines may be in a file not checked
-		if !slices.Contains(s.Checked, current) {
-			s.NotChecked = append(s.NotChecked, current+" (absent)")
-		}
-		return s, nil
+	if s.Unverified > 0 && len(s.NotChecked) == 0 {
+		s.NotChecked = append(s.NotChecked, "files rotated away")
 	}
 	s.AbsentGaps = absent.gaps()
 	return s, nil
@@ -148,7 +161,7 @@ func byRecords(ctx context.Context, dl Downloader, files []string, want map[dedu
 	}
 	recordID := func(line []byte) (string, bool) { return dedup.TopLevelID(line) }
 	for _, f := range files {
-		if _, err := scanFile(f, records, recordID); err != nil {
+		if _, _, err := scanFile(f, records, recordID); err != nil {
 			return err
 		}
 	}
@@ -173,10 +186,10 @@ func byRecords(ctx context.Context, dl Downloader, files []string, want map[dedu
 
 // scanFile removes from want every key that idOf finds in a line of path. It returns false
 // for a file it cannot read (compressed in a form other than gzip, or a damaged archive).
-func scanFile(path string, want map[dedup.Key]writtenBlob, idOf func([]byte) (string, bool)) (bool, error) {
+func scanFile(path string, want map[dedup.Key]writtenBlob, idOf func([]byte) (string, bool)) (ok bool, first string, err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return false, err
+		return false, "", err
 	}
 	defer f.Close()
 	var r io.Reader = f
@@ -184,12 +197,12 @@ func scanFile(path string, want map[dedup.Key]writtenBlob, idOf func([]byte) (st
 	case ".gz":
 		zr, err := gzip.NewReader(f)
 		if err != nil {
-			return false, nil
+			return false, "", nil
 		}
 		defer zr.Close()
 		r = zr
 	case ".bz2", ".xz", ".zst", ".lz4", ".Z", ".zip":
-		return false, nil
+		return false, "", nil
 	}
 	br := bufio.NewReaderSize(r, 256<<10)
 	var long []byte
@@ -204,18 +217,21 @@ func scanFile(path string, want map[dedup.Key]writtenBlob, idOf func([]byte) (st
 		}
 		if len(line) > 0 {
 			if id, ok := idOf(line); ok {
+				if first == "" {
+					first = id
+				}
 				delete(want, dedup.KeyOf(id))
 			}
 		}
 		long = long[:0:0]
 		if err == io.EOF {
-			return true, nil
+			return true, first, nil
 		}
 		if err != nil {
 			if strings.HasSuffix(path, ".gz") {
-				return false, nil // a damaged or truncated archive: not checked
+				return false, "", nil // a damaged or truncated archive: not checked
 			}
-			return false, fmt.Errorf("read %s: %w", path, err)
+			return false, "", fmt.Errorf("read %s: %w", path, err)
 		}
 	}
 }

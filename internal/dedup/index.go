@@ -100,6 +100,26 @@ func (x *Index) Has(k Key) bool {
 	return x.has(k)
 }
 
+// WrittenAt reports whether k is remembered as written, and the hour it was written in.
+func (x *Index) WrittenAt(k Key) (time.Time, bool) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if v, ok := x.recent[k]; ok && v&claimed == 0 {
+		return time.Unix(int64(v)*3600, 0).UTC(), true
+	}
+	for _, r := range x.runs {
+		h, ok, err := r.find(k)
+		if err != nil {
+			x.err = err
+			continue
+		}
+		if ok && h >= x.oldest {
+			return time.Unix(int64(h)*3600, 0).UTC(), true
+		}
+	}
+	return time.Time{}, false
+}
+
 func open(path, dir string, horizon time.Duration, now time.Time) (*Index, error) {
 	x := &Index{
 		dir:     dir,

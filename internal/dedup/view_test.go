@@ -49,6 +49,9 @@ func TestViewReadsBesideARunAndWritesNothing(t *testing.T) {
 		if !v.Has(k) {
 			t.Fatalf("key %d not seen by the view", i)
 		}
+		if at, ok := v.WrittenAt(k); !ok || !at.Equal(now.Truncate(time.Hour)) {
+			t.Fatalf("key %d written at %s (%v), want %s", i, at, ok, now.Truncate(time.Hour))
+		}
 	}
 	if v.Has(KeyOf("half-written")) || v.Has(KeyOf("blob-500")) {
 		t.Error("the view claims a key never flushed")
