@@ -89,18 +89,21 @@ func scanOutput(ctx context.Context, dl Downloader, ledger Ledger, dir, name str
 			s.NotChecked = append(s.NotChecked, f)
 		}
 	}
+	// Blobs that may be in a file not checked are set aside first: they are not downloaded.
+	for k := range want {
+		at, _ := ledger.WrittenAt(k)
+		if len(s.NotChecked) > 0 || (!covered && (since.IsZero() || at.Before(since))) {
+			s.Unverified++ // its lines may be in a file not checked or rotated away
+			delete(want, k)
+		}
+	}
 	if len(want) > 0 {
 		if err := byRecords(ctx, dl, s.Checked, want); err != nil {
 			return nil, err
 		}
 	}
 	absent := hours{}
-	for k, b := range want {
-		at, _ := ledger.WrittenAt(k)
-		if len(s.NotChecked) > 0 || (!covered && (since.IsZero() || at.Before(since))) {
-			s.Unverified++ // its lines may be in a file not checked or rotated away
-			continue
-		}
+	for _, b := range want {
 		s.Absent++
 		absent.add(b.hour, b.c.ContentID)
 	}
