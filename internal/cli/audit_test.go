@@ -157,7 +157,8 @@ func TestAuditCompleteThenForgottenBlobsAreMissingAndRepaired(t *testing.T) {
 func TestAuditFindsAPeriodNeverFetchedAndRepairsIt(t *testing.T) {
 	h := newHarness(t, setup{types: []string{"Audit.Exchange"}, fetch: "initialLookback = 3h"})
 	now := h.clock.Now()
-	h.srv.Generate("Audit.Exchange", now.Add(-30*time.Hour), now.Add(-time.Minute), 30*time.Minute, 2)
+	// Blobs every half hour, 7 minutes off every edge of the runs below.
+	h.srv.Generate("Audit.Exchange", now.Add(-30*time.Hour+7*time.Minute), now.Add(-time.Minute), 30*time.Minute, 2)
 	endAt := now.Add(-20 * time.Hour).Truncate(time.Second)
 	start := now.Add(-30 * time.Hour).UTC().Format(time.RFC3339)
 	end := endAt.UTC().Format(time.RFC3339)
