@@ -326,3 +326,37 @@ func TestAuditBesideACronRun(t *testing.T) {
 	}
 	h.exactlyOnce("Audit.Exchange")
 }
+
+// Types spelled the old way: the file is named as the config spells the type, the API is asked
+// with the canonical name, and a type named on the command line may be spelled either way.
+func TestAuditOldTypeSpellingsAndMetrics(t *testing.T) {
+	h := newHarness(t, setup{types: []string{"audit.exchange"}})
+	now := h.clock.Now()
+	h.srv.Generate("Audit.Exchange", now.Add(-3*time.Hour), now.Add(-time.Minute), 20*time.Minute, 2)
+	h.mustRun(0)
+	if _, err := os.Stat(filepath.Join(h.out, "audit.exchange.log")); err != nil {
+		t.Fatal(err)
+	}
+	metrics := filepath.Join(h.dir, "audit.prom")
+	r := h.audit(0, "--since", "1d", "--scan-output", "--metrics-file", metrics, "AUDIT.EXCHANGE")
+	if len(r.Types) != 1 || r.Types[0].ContentType != "Audit.Exchange" || r.Total.Written != 9 ||
+		r.Types[0].Output == nil || len(r.Types[0].Output.Checked) != 1 || r.Types[0].Output.Checked[0] != "audit.exchange.log" {
+		t.Fatalf("old spelling: %+v", r)
+	}
+	data, err := os.ReadFile(metrics)
+	if err != nil || !strings.Contains(string(data), `o365logfetch_audit_missing_blobs{content_type="Audit.Exchange"} 0`) {
+		t.Errorf("metrics file (%v):\n%s", err, data)
+	}
+	h.mustRun(2, "audit", "Audit.Nothing")
+}
+
+func TestAuditConfigAndAuthErrors(t *testing.T) {
+	h := newHarness(t, setup{types: []string{"Audit.Exchange"}, wrongKey: true})
+	_, stderr := h.mustRun(3, "audit")
+	if !strings.Contains(stderr, "o365logfetch:") {
+		t.Errorf("stderr: %s", stderr)
+	}
+	writeFile(t, h.cfg, "[API_SETTINGS]\ntenant = x\n")
+	h.mustRun(2, "audit")
+	h.mustRun(2, "audit", "--since", "soon")
+}
