@@ -261,6 +261,16 @@ func parseBackfill(start, end string, now time.Time) (backfill, error) {
 	return bf, nil
 }
 
+// loadConfig loads the config the way every command finds it: the .env file under the
+// environment, then --config, $O365_MANAGEMENT_API_CONFIG or ./o365_logs.cfg.
+func (a App) loadConfig(configPath, envFile string) (*config.Config, error) {
+	getenv, err := loadEnv(envFile, a.Env)
+	if err != nil {
+		return nil, err
+	}
+	return config.Load(configFile(configPath, getenv), getenv)
+}
+
 // loadEnv merges a .env file under the real environment: a variable already set in the
 // environment (by cron, systemd, Task Scheduler) wins over the file, as godotenv.Load does.
 func loadEnv(envFile string, environ []string) (func(string) string, error) {

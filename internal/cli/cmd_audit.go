@@ -171,11 +171,7 @@ func (a App) auditCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	getenv, err := loadEnv(o.envFile, a.Env)
-	if err != nil {
-		return err
-	}
-	cfg, err := config.Load(configFile(o.configPath, getenv), getenv)
+	cfg, err := a.loadConfig(o.configPath, o.envFile)
 	if err != nil {
 		return err
 	}

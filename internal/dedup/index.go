@@ -107,15 +107,8 @@ func (x *Index) WrittenAt(k Key) (time.Time, bool) {
 	if v, ok := x.recent[k]; ok && v&claimed == 0 {
 		return time.Unix(int64(v)*3600, 0).UTC(), true
 	}
-	for _, r := range x.runs {
-		h, ok, err := r.find(k)
-		if err != nil {
-			x.err = err
-			continue
-		}
-		if ok && h >= x.oldest {
-			return time.Unix(int64(h)*3600, 0).UTC(), true
-		}
+	if h, ok := x.spilledAt(k); ok {
+		return time.Unix(int64(h)*3600, 0).UTC(), true
 	}
 	return time.Time{}, false
 }
@@ -202,6 +195,12 @@ func (x *Index) has(k Key) bool {
 
 // spilled reports whether k is in a run.
 func (x *Index) spilled(k Key) bool {
+	_, ok := x.spilledAt(k)
+	return ok
+}
+
+// spilledAt finds k in a run: the hour it was written in, and whether it is there.
+func (x *Index) spilledAt(k Key) (uint32, bool) {
 	for _, r := range x.runs {
 		h, ok, err := r.find(k)
 		if err != nil {
@@ -209,10 +208,10 @@ func (x *Index) spilled(k Key) bool {
 			continue
 		}
 		if ok && h >= x.oldest {
-			return true
+			return h, true
 		}
 	}
-	return false
+	return 0, false
 }
 
 // add remembers k as written; the caller holds x.mu and knows k is not written yet (it may
