@@ -14,6 +14,7 @@ import (
 	"github.com/o365logfetch/o365logfetch/internal/dedup"
 	"github.com/o365logfetch/o365logfetch/internal/emulator"
 	"github.com/o365logfetch/o365logfetch/internal/fetch"
+	"github.com/o365logfetch/o365logfetch/internal/state"
 )
 
 // auditReport is the part of audit --summary json the tests read.
@@ -228,9 +229,9 @@ func TestAuditPendingBlobsAndRepair(t *testing.T) {
 	if r.Total.Pending != 0 || r.Repaired[0].Blobs != 1 {
 		t.Fatalf("after --repair: %+v", r)
 	}
-	state, _ := os.ReadFile(filepath.Join(h.state, "o365logfetch-state.json"))
-	if bytes.Contains(state, []byte(blobs[2].ContentID)) {
-		t.Errorf("the repaired blob is still pending in the state:\n%s", state)
+	saved, _ := os.ReadFile(filepath.Join(h.state, "o365logfetch-state.json"))
+	if bytes.Contains(saved, []byte(blobs[2].ContentID)) {
+		t.Errorf("the repaired blob is still pending in the state:\n%s", saved)
 	}
 	h.exactlyOnce("Audit.Exchange")
 }
@@ -359,4 +360,26 @@ func TestAuditConfigAndAuthErrors(t *testing.T) {
 	writeFile(t, h.cfg, "[API_SETTINGS]\ntenant = x\n")
 	h.mustRun(2, "audit")
 	h.mustRun(2, "audit", "--since", "soon")
+}
+
+// The audit needs no lock: it reports while a run holds it; --repair writes, so it waits for
+// nothing and says another run holds the lock (exit 4).
+func TestAuditWhileLocked(t *testing.T) {
+	h := newHarness(t, setup{types: []string{"Audit.Exchange"}})
+	now := h.clock.Now()
+	blobs := h.srv.Generate("Audit.Exchange", now.Add(-3*time.Hour), now.Add(-time.Minute), 20*time.Minute, 2)
+	h.mustRun(0)
+	h.forgetBlobs(blobs[1].ContentID)
+	lock, err := state.Lock(h.state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := h.audit(1, "--since", "1d")
+	if r.Total.Missing != 1 {
+		t.Errorf("under a held lock: %+v", r.Total)
+	}
+	h.mustRun(4, "audit", "--since", "1d", "--repair")
+	lock.Unlock()
+	h.audit(0, "--since", "1d", "--repair")
+	h.exactlyOnce("Audit.Exchange")
 }
