@@ -14,6 +14,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -32,10 +33,10 @@ func run(args []string) error {
 	fs.StringVar(&r.dist, "dist", "dist", "directory with the binaries o365logfetch-OS-ARCH[.exe]; archives and SHA256SUMS go here too")
 	fs.StringVar(&r.version, "version", "", "version in the archive names (required)")
 	epoch := fs.String("epoch", os.Getenv("SOURCE_DATE_EPOCH"), "time of every archive entry, in epoch seconds (default $SOURCE_DATE_EPOCH)")
-	fs.Func("file", "`NAME[=PATH]`: a file for every archive, named NAME inside it (repeatable)", func(s string) error {
+	fs.Func("file", "a file for every archive, named NAME (default: its base name) inside it (repeatable): `PATH or NAME=PATH`", func(s string) error {
 		name, path, ok := strings.Cut(s, "=")
 		if !ok {
-			path = s
+			name, path = filepath.Base(s), s
 		}
 		if name == "" || strings.ContainsAny(name, `/\`) || path == "" {
 			return fmt.Errorf("want NAME or NAME=PATH with a plain NAME, got %q", s)
@@ -44,7 +45,7 @@ func run(args []string) error {
 		return nil
 	})
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: o365release -version V -epoch SECONDS [-dist DIR] [-file NAME[=PATH]]... OS/ARCH...")
+		fmt.Fprintln(fs.Output(), "usage: o365release -version V -epoch SECONDS [-dist DIR] [-file [NAME=]PATH]... OS/ARCH...")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
