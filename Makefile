@@ -73,7 +73,7 @@ cross:
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 # Package version: tag v1.2.3 gives 1.2.3, anything else 0.0.0.git<describe> (dpkg and rpm both
 # want a leading digit).
-PKG_VERSION ?= $(shell echo '$(VERSION)' | sed -E 's/^v([0-9])/\1/; s/^([^0-9])/0.0.0.git\1/; s/-/./g')
+PKG_VERSION ?= $(subst -,.,$(if $(shell echo '$(VERSION)' | grep -E '^v[0-9]'),$(patsubst v%,%,$(VERSION)),0.0.0.git$(VERSION)))
 PKG_ARCHES  := amd64 arm64
 
 .PHONY: package release

@@ -61,7 +61,7 @@ func TestStaticBuild(t *testing.T) {
 		v["BUILD_LDFLAGS"]+" -X github.com/o365logfetch/o365logfetch/internal/cli.version="+version,
 		"-o", out, ".")
 	cmd := exec.Command(goBin, args...)
-	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+runtime.GOARCH, "GOFLAGS=")
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+runtime.GOARCH)
 	cmd.Env = append(cmd.Env, strings.Fields(v["BUILD_ENV"])...)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, b)
