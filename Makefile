@@ -5,7 +5,8 @@ DEMO    ?= demo
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 # Every build of the tool (build, cross, release, package): static, without the C library, so it
 # starts on any Linux and in an empty container; no build paths, times or build id inside, so the
-# same commit gives the same bytes. cmd/o365logfetch's static-build test reads these three lines.
+# same commit gives the same bytes (the image's binary too). cmd/o365logfetch's static-build test
+# reads these three lines.
 BUILD_ENV     := CGO_ENABLED=0
 BUILD_FLAGS   := -trimpath
 BUILD_LDFLAGS := -s -w -buildid=
@@ -130,7 +131,7 @@ CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
 image:
 	@[ -n "$(CONTAINER)" ] || { echo "make image needs podman or docker"; exit 1; }
 	rm -rf dist/image && mkdir -p dist/image
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/image/o365logfetch ./cmd/o365logfetch
+	$(BUILD_ENV) $(GO) build $(BUILD_FLAGS) -ldflags '$(LDFLAGS)' -o dist/image/o365logfetch ./cmd/o365logfetch
 	cp $(CA_BUNDLE) dist/image/ca-certificates.crt
 	$(CONTAINER) build -f cmd/o365logfetch/package/Dockerfile -t $(IMAGE) dist/image
 
