@@ -229,6 +229,9 @@ func (w *Writer) followRotation() error {
 func (w *Writer) checkLastByte(off int64) error {
 	var b [1]byte
 	if _, err := w.f.ReadAt(b[:], off); err != nil {
+		if errors.Is(err, io.EOF) { // emptied after the copy, before this read
+			return ErrTruncated
+		}
 		return err
 	}
 	if b[0] != '\n' {
@@ -237,11 +240,19 @@ func (w *Writer) checkLastByte(off int64) error {
 	return nil
 }
 
+// undo takes a failed blob out of the file again by cutting it back to size, but never
+// extends it: a truncation under the writer (copytruncate) may have left it shorter, and
+// extending it would write a hole of NUL bytes.
 func (w *Writer) undo(size int64) error {
+	fi, err := w.f.Stat()
+	if err != nil {
+		return err
+	}
+	size = min(size, fi.Size())
 	if err := w.f.Truncate(size); err != nil {
 		return err
 	}
-	_, err := w.f.Seek(size, io.SeekStart)
+	_, err = w.f.Seek(size, io.SeekStart)
 	return err
 }
 
@@ -290,6 +301,10 @@ func (w *Writer) Sync() error {
 	w.mu.Unlock()
 	err := f.Sync()
 	w.mu.Lock()
+	if err != nil && errors.Is(err, os.ErrClosed) && f != w.f {
+		// An append followed a rotation meanwhile: it fsynced this file before closing it.
+		err = nil
+	}
 	if err != nil {
 		w.broken = fmt.Errorf("fsync: %w", err)
 		return fmt.Errorf("sync %s: %w", w.path, err)

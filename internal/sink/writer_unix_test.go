@@ -93,13 +93,14 @@ type truncatingReader struct {
 }
 
 func (r *truncatingReader) Read(p []byte) (int, error) {
-	if r.n == len(r.lines) {
-		return 0, io.EOF
-	}
 	if r.n == r.after {
 		if err := os.Truncate(r.path, 0); err != nil {
 			r.t.Fatal(err)
 		}
+		r.after = -1
+	}
+	if r.n == len(r.lines) {
+		return 0, io.EOF
 	}
 	n := copy(p, r.lines[r.n])
 	r.n++
@@ -109,7 +110,7 @@ func (r *truncatingReader) Read(p []byte) (int, error) {
 func TestAppendTruncatedMidBlob(t *testing.T) {
 	// A copytruncate rotation in the middle of a blob: the file must hold no NUL bytes and no
 	// part of the blob afterwards, Append must say so, and the next blob starts the file.
-	for _, after := range []int{1, 3} {
+	for _, after := range []int{1, 3, 4} { // 4: after the whole blob, before it is checked
 		t.Run(fmt.Sprintf("after %d lines", after), func(t *testing.T) {
 			w := openWriter(t, t.TempDir(), "Audit.Exchange")
 			if _, err := w.Append(strings.NewReader("{\"Id\":\"old-1\"}\n{\"Id\":\"old-2\"}\n")); err != nil {
