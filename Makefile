@@ -97,7 +97,8 @@ release:
 # ------------------------------------------------------------------------------------------------
 
 # Performance against the emulator on loopback: the real binary next to a minimal downloader,
-# memory at 3x the data and for one 100 MB blob, pacing against a quota. A few minutes on 2 cores;
+# memory at 3x the data and for one 100 MB blob, pacing against a quota, and the memory of an
+# audit over 7 days of a large tenant. A few minutes on 2 cores;
 # fails only on a memory bound or a record not written exactly once. Not part of `make test`.
 bench: build
 	$(GO) build -o o365bench ./cmd/o365bench

@@ -123,6 +123,8 @@ func bench(args []string) error {
 		toolPaced = check(b.run(paced, "tool", perMinute))
 	}
 
+	auditRow := check(b.runAudit(*scale))
+
 	printTable(rows)
 	fmt.Println("(m3): the median by CPU time of 3 runs")
 	fmt.Println()
@@ -156,6 +158,10 @@ func bench(args []string) error {
 	if *pacing <= 0 { // -pacing 0: no pacing run
 		targets = targets[:len(targets)-2]
 	}
+	targets = append(targets, struct {
+		what, got, want string
+		ok, hard        bool
+	}{"audit peak RSS, 7 days of a large tenant", mib(auditRow.maxRSS), "<= 64 MiB", auditRow.maxRSS <= rssBound, true})
 	if b.profile != "" { // the profiler's own buffers grow with the run: memory is not judged
 		for i := range targets {
 			targets[i].hard = false

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -96,6 +97,9 @@ Usage:
                                                 stop subscriptions: content of the stopped period is lost
   o365logfetch [flags] check                    walk the setup (config, credential, token, permission,
                                                 subscriptions, directories, clock, progress): ✔/✘ each
+  o365logfetch [flags] audit [TYPE...]          list every blob Microsoft holds for the last 7 days
+                                                and report which are missing from the output
+                                                (o365logfetch audit --help lists its flags)
   o365logfetch version                          print version information
   o365logfetch init [flags]                     make a key, a certificate, o365_logs.cfg and .env,
                                                 and print the steps left in the Azure portal
@@ -178,6 +182,9 @@ func (a App) run(ctx context.Context, args []string) error {
 	if len(args) > 0 && args[0] == "init" {
 		return a.initCmd(ctx, args[1:]) // its own flags
 	}
+	if rest, ok := auditArgs(args); ok {
+		return a.auditCmd(ctx, rest) // its own flags
+	}
 	o, err := parseArgs(args, a.Stdout)
 	if err != nil {
 		return err
@@ -188,6 +195,9 @@ func (a App) run(ctx context.Context, args []string) error {
 	}
 	if len(o.command) > 0 && o.command[0] == "init" {
 		return &usageError{"init comes first and takes its own flags: o365logfetch init [flags]"}
+	}
+	if len(o.command) > 0 && o.command[0] == "audit" {
+		return &usageError{"audit takes its own flags after the word audit: o365logfetch [--config FILE] audit [flags] [TYPE...]"}
 	}
 	if len(o.command) > 0 && o.command[0] == "version" {
 		fmt.Fprintln(a.Stdout, versionString())
@@ -251,6 +261,16 @@ func parseBackfill(start, end string, now time.Time) (backfill, error) {
 	return bf, nil
 }
 
+// loadConfig loads the config the way every command finds it: the .env file under the
+// environment, then --config, $O365_MANAGEMENT_API_CONFIG or ./o365_logs.cfg.
+func (a App) loadConfig(configPath, envFile string) (*config.Config, error) {
+	getenv, err := loadEnv(envFile, a.Env)
+	if err != nil {
+		return nil, err
+	}
+	return config.Load(configFile(configPath, getenv), getenv)
+}
+
 // loadEnv merges a .env file under the real environment: a variable already set in the
 // environment (by cron, systemd, Task Scheduler) wins over the file, as godotenv.Load does.
 func loadEnv(envFile string, environ []string) (func(string) string, error) {
@@ -276,4 +296,21 @@ func loadEnv(envFile string, environ []string) (func(string) string, error) {
 		}
 	}
 	return func(k string) string { return vars[k] }, nil
+}
+
+// auditArgs finds the audit command: the first word, or the first after --config and
+// --env-file. It returns audit's arguments, those two flags included.
+func auditArgs(args []string) ([]string, bool) {
+	for i := 0; i < len(args); i++ {
+		name, _, hasValue := strings.Cut(strings.TrimLeft(args[i], "-"), "=")
+		switch {
+		case args[i] == "audit":
+			return append(slices.Clone(args[:i]), args[i+1:]...), true
+		case !strings.HasPrefix(args[i], "-") || args[i] == "--" || (name != "config" && name != "env-file"):
+			return nil, false
+		case !hasValue:
+			i++ // the flag's value
+		}
+	}
+	return nil, false
 }

@@ -131,9 +131,15 @@ func (a App) runFetch(ctx context.Context, cfg *config.Config, bf backfill, prog
 	}
 	warnLowSpace(s.log, cfg)
 	s.log.Info("run started", "config", cfg.File, "content_types", cfg.ContentTypes, "backfill", !bf.Start.IsZero())
-	r.res, r.err = fetch.Run(ctx, fetch.Options{
+	r.res, r.err = fetch.Run(ctx, a.fetchOptions(cfg, s, r.store, bf, progress))
+	return r
+}
+
+// fetchOptions are the options of a fetch (a cron run, or a backfill when bf is set) with cfg.
+func (a App) fetchOptions(cfg *config.Config, s *session, store *state.Store, bf backfill, progress fetch.Progress) fetch.Options {
+	return fetch.Options{
 		API:             s.api,
-		Store:           r.store,
+		Store:           store,
 		OutDir:          cfg.BaseLogDir,
 		FileNames:       cfg.FileNames,
 		SpoolDir:        cfg.StateDir,
@@ -150,8 +156,7 @@ func (a App) runFetch(ctx context.Context, cfg *config.Config, bf backfill, prog
 		Log:             s.log,
 		Detail:          s.detail,
 		Progress:        progress,
-	})
-	return r
+	}
 }
 
 // isTerminal is true when w is a terminal; only an *os.File can be one.

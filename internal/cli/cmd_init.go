@@ -288,11 +288,7 @@ func (a App) printCreated(o initOptions, layout setup.Layout, res setup.Result, 
 
 // renewCert makes a new certificate beside the configured credential.
 func (a App) renewCert(o initOptions) error {
-	getenv, err := loadEnv(o.envFile, a.Env)
-	if err != nil {
-		return err
-	}
-	cfg, err := config.Load(configFile(o.configPath, getenv), getenv)
+	cfg, err := a.loadConfig(o.configPath, o.envFile)
 	if err != nil {
 		return err
 	}

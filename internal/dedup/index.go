@@ -81,9 +81,42 @@ func Open(dir string, horizon time.Duration, now time.Time) (*Index, error) {
 // OpenFile is Open for an index of another name in dir: the same structure also remembers
 // which blobs were written.
 func OpenFile(dir, name string, horizon time.Duration, now time.Time) (*Index, error) {
+	return open(filepath.Join(dir, name), dir, horizon, now)
+}
+
+// View opens the index at path for lookups alone (Has), beside a run that may be appending to
+// it or compacting it: the file is read once and never written. It sees what was flushed
+// when it was opened: a last entry the run is still appending is cut, and a compaction
+// replaces the file by a rename, which leaves the one being read whole. Keys beyond memory
+// spill to scratch files in scratchDir, as a run's do in the state directory.
+func View(path, scratchDir string, horizon time.Duration, now time.Time) (*Index, error) {
+	return open(path, scratchDir, horizon, now)
+}
+
+// Has reports whether k is remembered as written.
+func (x *Index) Has(k Key) bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.has(k)
+}
+
+// WrittenAt reports whether k is remembered as written, and the hour it was written in.
+func (x *Index) WrittenAt(k Key) (time.Time, bool) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if v, ok := x.recent[k]; ok && v&claimed == 0 {
+		return time.Unix(int64(v)*3600, 0).UTC(), true
+	}
+	if h, ok := x.spilledAt(k); ok {
+		return time.Unix(int64(h)*3600, 0).UTC(), true
+	}
+	return time.Time{}, false
+}
+
+func open(path, dir string, horizon time.Duration, now time.Time) (*Index, error) {
 	x := &Index{
 		dir:     dir,
-		path:    filepath.Join(dir, name),
+		path:    path,
 		horizon: horizon,
 		oldest:  hourOf(now.Add(-horizon)),
 		recent:  map[Key]uint32{},
@@ -162,6 +195,12 @@ func (x *Index) has(k Key) bool {
 
 // spilled reports whether k is in a run.
 func (x *Index) spilled(k Key) bool {
+	_, ok := x.spilledAt(k)
+	return ok
+}
+
+// spilledAt finds k in a run: the hour it was written in, and whether it is there.
+func (x *Index) spilledAt(k Key) (uint32, bool) {
 	for _, r := range x.runs {
 		h, ok, err := r.find(k)
 		if err != nil {
@@ -169,10 +208,10 @@ func (x *Index) spilled(k Key) bool {
 			continue
 		}
 		if ok && h >= x.oldest {
-			return true
+			return h, true
 		}
 	}
-	return false
+	return 0, false
 }
 
 // add remembers k as written; the caller holds x.mu and knows k is not written yet (it may

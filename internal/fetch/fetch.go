@@ -87,6 +87,10 @@ type Progress interface {
 // as long as Microsoft may still list the blob (7 days after it became available).
 const BlobsFileName = "o365logfetch-blobs.idx"
 
+// BlobsHorizon is how long the ledger keeps a blob after writing it: as long as Microsoft may
+// still list it.
+const BlobsHorizon = window.Retention + time.Hour
+
 // DefaultRecordHorizon: Microsoft re-delivers a record in another blob typically within hours;
 // a day catches those while keeping the index small (20 bytes a record: a tenant writing a
 // million records a day needs about 20 MB of memory and disk for it).
@@ -178,7 +182,7 @@ func Run(ctx context.Context, o Options) (_ *Result, err error) {
 		defer idx.Close()
 		o.Records = idx
 	}
-	blobs, err := dedup.OpenFile(o.SpoolDir, BlobsFileName, window.Retention+time.Hour, now)
+	blobs, err := dedup.OpenFile(o.SpoolDir, BlobsFileName, BlobsHorizon, now)
 	if err != nil {
 		return res, err
 	}
