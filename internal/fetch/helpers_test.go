@@ -40,12 +40,12 @@ type fakeAPI struct {
 	subs      map[string]string // content type → status; a type missing has no subscription
 	blobs     map[string][]fakeBlob
 	pageSize  int
-	maxWindow time.Duration           // longer windows are refused (AF20055); 0: none
+	maxWindow time.Duration             // longer windows are refused (AF20055); 0: none
 	failList  func(window.Window) error // the answer to listing a window, nil: none
-	failBlob  map[string]error        // contentId → the answer to each download
-	started   []string                // subscriptions started
-	listed    []window.Window         // windows listed successfully
-	downloads map[string]int          // contentId → downloads
+	failBlob  map[string]error          // contentId → the answer to each download
+	started   []string                  // subscriptions started
+	listed    []window.Window           // windows listed successfully
+	downloads map[string]int            // contentId → downloads
 }
 
 func newFakeAPI(types ...string) *fakeAPI {
