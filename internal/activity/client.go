@@ -147,11 +147,10 @@ func (c *Client) sameOrigin(raw string) (string, error) {
 // must be able to start over.
 func (c *Client) do(ctx context.Context, op, method, target string, handle func(*http.Response) error) error {
 	renewed := false
-	var waited time.Duration
-	for attempt := 1; ; attempt++ {
+	err := c.retry.Do(ctx, func(int) (retry.Verdict, time.Duration, error) {
 		sent, retryAfter, err := c.once(ctx, op, method, target, handle)
 		if err == nil {
-			return nil
+			return retry.Done, 0, nil
 		}
 		var ae *APIError
 		if errors.As(err, &ae) && throttled(ae) {
@@ -163,24 +162,21 @@ func (c *Client) do(ctx context.Context, op, method, target string, handle func(
 			// The token may have expired on the server's side before ours: fetch a new one, once.
 			renewed = true
 			if rerr := c.tokens.Renew(); rerr != nil {
-				return rerr
+				return retry.Done, 0, rerr
 			}
 			c.log.Debug("token refused, renewed it", "op", op)
-			continue
+			return retry.AgainNow, 0, err
 		}
-		if !transient(err) || attempt >= c.retry.Attempts {
-			return err
+		if !transient(err) {
+			return retry.Done, 0, err
 		}
-		d := c.retry.Wait(attempt, retryAfter)
-		if c.retry.OverBudget(waited, d) {
-			return fmt.Errorf("%w (gave up after %d tries in %s)", err, attempt, waited.Round(time.Second))
-		}
-		waited += d
-		c.logRetry(op, attempt, d, err)
-		if err := retry.Sleep(ctx, d); err != nil {
-			return err
-		}
+		return retry.Again, retryAfter, err
+	}, func(attempt int, wait time.Duration, err error) { c.logRetry(op, attempt, wait, err) })
+	var gaveUp *retry.GaveUpError
+	if errors.As(err, &gaveUp) && !gaveUp.OverBudget {
+		return gaveUp.Err // the tries ran out: the last answer says it all
 	}
+	return err
 }
 
 // once sends the request once. sent is when it left, after its turn in the pace.

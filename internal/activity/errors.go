@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/o365logfetch/o365logfetch/internal/exit"
 )
 
 // APIError is an answer of the Activity API other than success.
@@ -29,6 +31,15 @@ func (e *APIError) Error() string {
 		msg += " (" + hint + ")"
 	}
 	return msg
+}
+
+// ExitCode is exit.Auth for an answer that no request of the run can get past (see Fatal),
+// else exit.Incomplete: what failed stays pending and the next run retries it.
+func (e *APIError) ExitCode() exit.Code {
+	if e.fatal() {
+		return exit.Auth
+	}
+	return exit.Incomplete
 }
 
 // Codes the fetch branches on. The table of what each means lives in codeHints.
@@ -72,9 +83,10 @@ var codeHints = map[string]string{
 // authentication), so the run stops instead of trying every content type.
 func Fatal(err error) bool {
 	var e *APIError
-	if !errors.As(err, &e) {
-		return false
-	}
+	return errors.As(err, &e) && e.fatal()
+}
+
+func (e *APIError) fatal() bool {
 	if e.Status == http.StatusUnauthorized {
 		return true
 	}

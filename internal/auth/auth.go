@@ -57,8 +57,9 @@ type Source struct {
 	created time.Time // when client was built (monotonic clock)
 }
 
-// defaultPolicy bounds the retries of a token request: a few tries, each wait capped at 30 s.
-var defaultPolicy = retry.Policy{Attempts: 5, Base: time.Second, Cap: 30 * time.Second, RetryAfterCap: 30 * time.Second}
+// defaultPolicy bounds the retries of a token request: a few tries, each wait capped at 30 s,
+// two minutes of waiting in all (a token is asked for inside an API request's own retries).
+var defaultPolicy = retry.Policy{Attempts: 5, Base: time.Second, Cap: 30 * time.Second, RetryAfterCap: 30 * time.Second, Budget: 2 * time.Minute}
 
 // renewGap: a Renew within this long of building the current client is a
 // no-op. Its token is that young at most, so a 401 on it is not expiry, and
@@ -135,33 +136,42 @@ func (s *Source) Token(ctx context.Context) (string, error) {
 	}
 	defer func() { <-s.sem }()
 
-	for attempt := 1; ; attempt++ {
+	var token string
+	err := s.policy.Do(ctx, func(int) (retry.Verdict, time.Duration, error) {
 		s.mu.Lock()
 		c := s.client
 		s.mu.Unlock()
 		res, err := c.AcquireTokenByCredential(ctx, s.scopes)
 		if err == nil {
-			return res.AccessToken, nil
+			token = res.AccessToken
+			return retry.Done, 0, nil
 		}
 		if ctx.Err() != nil {
-			return "", fmt.Errorf("token from %s: %w", s.authority, ctx.Err())
+			return retry.Done, 0, fmt.Errorf("token from %s: %w", s.authority, ctx.Err())
 		}
 		again, after := transient(err, s.now())
 		if !again {
 			if isHTTPStatus(err) {
-				return "", refusal(err)
+				return retry.Done, 0, refusal(err)
 			}
-			return "", fmt.Errorf("token from %s: %w", s.authority, err)
+			return retry.Done, 0, fmt.Errorf("token from %s: %w", s.authority, err)
 		}
-		if attempt >= s.policy.Attempts {
-			return "", fmt.Errorf("token from %s: giving up after %d attempts: %w", s.authority, attempt, err)
-		}
-		wait := s.policy.Wait(attempt, after)
+		return retry.Again, after, err
+	}, func(attempt int, wait time.Duration, err error) {
 		s.log.Warn("token request failed, retrying", "attempt", attempt, "wait", wait, "error", err)
-		if err := retry.Sleep(ctx, wait); err != nil {
-			return "", fmt.Errorf("token from %s: %w", s.authority, err)
-		}
+	})
+	var gaveUp *retry.GaveUpError
+	switch {
+	case err == nil:
+		return token, nil
+	case errors.As(err, &gaveUp) && gaveUp.OverBudget:
+		return "", fmt.Errorf("token from %s: giving up after %d attempts, %s of waiting: %w", s.authority, gaveUp.Tries, gaveUp.Waited.Round(time.Second), gaveUp.Err)
+	case errors.As(err, &gaveUp):
+		return "", fmt.Errorf("token from %s: giving up after %d attempts: %w", s.authority, gaveUp.Tries, gaveUp.Err)
+	case err == ctx.Err(): // ended during a wait
+		return "", fmt.Errorf("token from %s: %w", s.authority, err)
 	}
+	return "", err
 }
 
 // Renew drops the cached token, for when the API answered 401. MSAL cannot

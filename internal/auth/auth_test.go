@@ -29,6 +29,7 @@ import (
 
 	"github.com/o365logfetch/o365logfetch/internal/emulator"
 	"github.com/o365logfetch/o365logfetch/internal/retry"
+	"github.com/o365logfetch/o365logfetch/internal/retry/retrytest"
 )
 
 const (
@@ -510,7 +511,7 @@ func TestUnreadableKeyFile(t *testing.T) {
 }
 
 // fastPolicy keeps retry tests quick.
-var fastPolicy = retry.Policy{Attempts: 5, Base: time.Millisecond, Cap: 20 * time.Millisecond, RetryAfterCap: 20 * time.Millisecond}
+var fastPolicy = retrytest.Policy
 
 func TestTransientTokenErrors(t *testing.T) {
 	t.Parallel()
@@ -525,7 +526,7 @@ func TestTransientTokenErrors(t *testing.T) {
 		{name: "emulator 503s, retried to success", faults: emulator.Faults{TokenError: 0.5}},
 		{name: "two 503s with Retry-After, honoured and capped", fail: 2, retryAfter: "1", minElapsed: 2 * fastPolicy.RetryAfterCap},
 		{name: "503s without Retry-After", fail: 4},
-		{name: "always 503", faults: emulator.Faults{TokenError: 1}, wantErr: "giving up after 5 attempts"},
+		{name: "always 503", faults: emulator.Faults{TokenError: 1}, wantErr: fmt.Sprintf("giving up after %d attempts", fastPolicy.Attempts)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -563,6 +564,30 @@ func TestTransientTokenErrors(t *testing.T) {
 				t.Errorf("took %v, want at least %v and well under the 1s Retry-After", elapsed, tt.minElapsed)
 			}
 		})
+	}
+}
+
+// The token request keeps to its policy's wait budget as API requests do: a token is asked for
+// inside an API request's own retries, and a run under cron must not hang on Azure AD.
+func TestTokenRetriesKeepToTheBudget(t *testing.T) {
+	t.Parallel()
+	srv := startEmulator(t, emulator.Config{})
+	rec, hc := recording(srv)
+	rec.fail, rec.retryAfter = 1000, "1" // every wait is the Retry-After cap: 20 ms
+	src, err := New(settings(srv, writeFile(t, "key.pem", join(good.KeyPEM, good.CertPEM))), hc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.policy = retry.Policy{Attempts: 100, Base: time.Hour, Cap: time.Hour, RetryAfterCap: 20 * time.Millisecond, Budget: 50 * time.Millisecond}
+	_, err = src.Token(context.Background())
+	// Two waits of 20 ms fit in 50 ms, a third does not: three tries.
+	if err == nil || !strings.Contains(err.Error(), "giving up after 3 attempts, 0s of waiting") {
+		t.Fatalf("got %v, want giving up after 3 attempts", err)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if rec.posts < 3 || rec.posts >= 100 {
+		t.Errorf("%d token requests, want 3 tries' worth", rec.posts)
 	}
 }
 

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
+
+	"github.com/o365logfetch/o365logfetch/internal/exit"
 )
 
 // Credential describes the loaded credential, for `check` and logs. It
@@ -50,6 +52,9 @@ func (e *CredentialError) Error() string {
 	}
 	return e.File + ": " + e.Msg
 }
+
+// ExitCode is exit.Usage: the files must be fixed; a retry cannot help.
+func (e *CredentialError) ExitCode() exit.Code { return exit.Usage }
 
 const decryptFix = "the private key is encrypted, which is not supported; write an unencrypted copy with " +
 	"`openssl pkcs8 -topk8 -nocrypt -in KEY -out KEY.plain` and protect it with file permissions, or use the PFX with pfxFile and a password from pfxPasswordEnv or pfxPasswordFile"

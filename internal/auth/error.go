@@ -14,6 +14,7 @@ import (
 	"time"
 
 	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
+	"github.com/o365logfetch/o365logfetch/internal/exit"
 	"github.com/o365logfetch/o365logfetch/internal/retry"
 )
 
@@ -35,6 +36,9 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Err }
+
+// ExitCode is exit.Auth.
+func (e *Error) ExitCode() exit.Code { return exit.Auth }
 
 // hints are the AADSTS codes a misconfigured collector meets.
 var hints = map[int]string{

@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/o365logfetch/o365logfetch/internal/activity"
 	"github.com/o365logfetch/o365logfetch/internal/cli"
 	"github.com/o365logfetch/o365logfetch/internal/emulator"
+	"github.com/o365logfetch/o365logfetch/internal/retry/retrytest"
 )
 
 // RSA keys are slow to make: one registered and one unregistered credential per test binary.
@@ -168,9 +168,8 @@ func writeFile(t *testing.T, path, content string) {
 	}
 }
 
-// fastRetry keeps the production policy's shape with waits short enough for tests.
-var fastRetry = activity.Retry{Attempts: 8, Base: 5 * time.Millisecond, Cap: 100 * time.Millisecond,
-	RetryAfterCap: 200 * time.Millisecond, Budget: 20 * time.Second}
+// fastRetry is the tests' one retry policy.
+var fastRetry = retrytest.Policy
 
 // caFile writes the emulator's CA where a child process can be pointed at it (SSL_CERT_FILE).
 func (h *harness) caFile() string {

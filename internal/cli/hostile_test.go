@@ -10,20 +10,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/o365logfetch/o365logfetch/internal/activity"
 	"github.com/o365logfetch/o365logfetch/internal/cli"
 	"github.com/o365logfetch/o365logfetch/internal/emulator"
 )
 
-// quickRetry keeps the retries of a persistent failure within a fraction of a second.
-var quickRetry = activity.Retry{Attempts: 3, Base: 10 * time.Millisecond, Cap: 50 * time.Millisecond,
-	RetryAfterCap: 50 * time.Millisecond, Budget: time.Second}
-
-// runWith runs the tool in-process with an environment and quick retries.
+// runWith runs the tool in-process with an environment.
 func (h *harness) runWith(env []string, args ...string) (code int, stdout, stderr string) {
 	h.t.Helper()
 	var out, errOut bytes.Buffer
-	app := cli.App{Env: env, Stdout: &out, Stderr: &errOut, HTTP: h.srv.Client(), Now: h.clock.Now, Retry: quickRetry}
+	app := cli.App{Env: env, Stdout: &out, Stderr: &errOut, HTTP: h.srv.Client(), Now: h.clock.Now, Retry: fastRetry}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	code = app.Run(ctx, append([]string{"--config", h.cfg}, args...))

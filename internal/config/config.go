@@ -24,6 +24,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/o365logfetch/o365logfetch/internal/exit"
 )
 
 // Config is the effective configuration of one run.
@@ -112,6 +114,9 @@ func (e *Error) Error() string {
 	b.WriteString(e.Msg)
 	return b.String()
 }
+
+// ExitCode is exit.Usage.
+func (e *Error) ExitCode() exit.Code { return exit.Usage }
 
 // Section names as the Python tool writes them.
 const (

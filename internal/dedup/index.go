@@ -22,7 +22,7 @@ import (
 	"time"
 
 	"github.com/o365logfetch/o365logfetch/internal/atomicfile"
-
+	"github.com/o365logfetch/o365logfetch/internal/exit"
 	"github.com/o365logfetch/o365logfetch/internal/localfs"
 )
 
@@ -139,7 +139,7 @@ func open(path, dir string, horizon time.Duration, now time.Time) (*Index, error
 	case err != nil && err != io.EOF && err != io.ErrUnexpectedEOF:
 		return nil, fmt.Errorf("record index %s: %w", x.path, err)
 	case !bytes.Equal(head, magic):
-		return nil, fmt.Errorf("record index %s: not an o365logfetch record index; move it aside to start a new one (records delivered twice within the horizon may then be written twice)", x.path)
+		return nil, &CorruptError{Path: x.path}
 	}
 	var rec [entrySize]byte
 	for {
@@ -161,6 +161,17 @@ func open(path, dir string, horizon time.Duration, now time.Time) (*Index, error
 	}
 	return x, nil
 }
+
+// CorruptError is a file in the place of an index that is not one. It is never replaced
+// silently: starting a new index forgets what was written, and the user decides.
+type CorruptError struct{ Path string }
+
+func (e *CorruptError) Error() string {
+	return fmt.Sprintf("record index %s: not an o365logfetch record index; move it aside to start a new one (records delivered twice within the horizon may then be written twice)", e.Path)
+}
+
+// ExitCode is exit.Usage: a person must move the file aside; a retry cannot help.
+func (e *CorruptError) ExitCode() exit.Code { return exit.Usage }
 
 func hourOf(t time.Time) uint32 {
 	h := t.Unix() / 3600

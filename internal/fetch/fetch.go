@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"sort"
 	"strings"
@@ -24,10 +25,30 @@ import (
 	"github.com/o365logfetch/o365logfetch/internal/window"
 )
 
-// Options describe one run.
+// API is what a run asks of the Activity API; *activity.Client is one.
+type API interface {
+	Subscriptions(ctx context.Context) ([]activity.Subscription, error)
+	Start(ctx context.Context, contentType string) (activity.Subscription, error)
+	// List calls page with each page of the blobs that became available in w, in order.
+	List(ctx context.Context, contentType string, w window.Window, page func([]activity.Content) error) error
+	// Download calls read with the blob's body; read may be called again (a retry) and must
+	// then start over.
+	Download(ctx context.Context, c activity.Content, read func(io.Reader) error) error
+}
+
+// Store is the saved progress a run reads and moves; *state.Store is one.
+type Store interface {
+	Type(contentType string) state.Type
+	Legacy() (end time.Time, ok bool)
+	Snapshot() *state.State
+	// Update changes the state and saves it durably before it returns.
+	Update(now time.Time, fn func(*state.State)) error
+}
+
+// Options describe one run. Run does not change them.
 type Options struct {
-	API       *activity.Client
-	Store     *state.Store
+	API       API
+	Store     Store
 	OutDir    string // baseLogLocation: <OutDir>/<ContentType>.log, or the name in FileNames
 	SpoolDir  string // where blobs too big for memory wait before they are appended
 	Types     []string
@@ -60,11 +81,6 @@ type Options struct {
 	RecordHorizon time.Duration
 	// MaxRecord refuses a blob holding a record larger than this many bytes (0: no limit).
 	MaxRecord int
-	// Records is the open record index (set by Run).
-	Records *dedup.Index
-	// Blobs is the ledger of blobs written (set by Run): a blob listed again (overlap,
-	// backfill) is not downloaded again while Microsoft could still list it.
-	Blobs *dedup.Index
 
 	// Progress, when set, hears of each type's period, of the listing as it advances, and of
 	// every blob as it is queued and as it is written. It is called from many goroutines.
@@ -102,15 +118,43 @@ var ErrIncomplete = errors.New("some content could not be fetched")
 
 // Run fetches. It returns the per-type results, and an error that wraps ErrIncomplete when
 // some content is missing, or another error when the run could not proceed at all.
-func Run(ctx context.Context, o Options) (_ *Result, err error) {
-	defer func() {
-		// A fault met before or after the transfers (opening, repairing, recovering) says
-		// the same as one met during them.
-		var fault *localfs.FaultError
-		if localfs.IsFault(err) && !errors.As(err, &fault) {
-			err = localfs.NewFault(o.SpoolDir, what(o, err), err)
-		}
-	}()
+func Run(ctx context.Context, o Options) (*Result, error) {
+	r := newRun(o)
+	err := r.do(ctx)
+	// A fault met before or after the transfers (opening, repairing, recovering) says the
+	// same as one met during them.
+	var fault *localfs.FaultError
+	if localfs.IsFault(err) && !errors.As(err, &fault) {
+		err = localfs.NewFault(r.o.SpoolDir, r.what(err), err)
+	}
+	r.res.Duration = r.o.Now().Sub(r.res.Started)
+	for _, tr := range r.res.Types {
+		tr.Problems = r.typeProblems[tr.ContentType].lines()
+	}
+	if err == nil {
+		err = r.res.err()
+	}
+	return r.res, err
+}
+
+// run is one run: the options with their defaults, and what the types share while they run.
+type run struct {
+	o   Options
+	now time.Time // the run's time, to the second: windows, retention, index hours
+	res *Result
+
+	typeProblems map[string]*problems // by content type
+
+	records *dedup.Index // records written recently; nil when record dedup is off
+	blobs   *dedup.Index // the ledger: a blob listed again (overlap, backfill) is not downloaded again while Microsoft could still list it
+	outs    *outputs
+
+	pool   *errgroup.Group // the downloads of every type, Workers at a time
+	spools chan *sink.Spool
+	cancel context.CancelCauseFunc // stops the run; its cause is the run's error
+}
+
+func newRun(o Options) *run {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -130,33 +174,40 @@ func Run(ctx context.Context, o Options) (_ *Result, err error) {
 		o.RecordHorizon = DefaultRecordHorizon
 	}
 	started := o.Now()
-	now := started.UTC().Truncate(time.Second)
-	res := &Result{Started: started, Backfill: !o.Start.IsZero()}
+	r := &run{o: o, now: started.UTC().Truncate(time.Second), typeProblems: map[string]*problems{},
+		res: &Result{Started: started, Backfill: !o.Start.IsZero()}}
 	for _, ct := range o.Types {
-		res.Types = append(res.Types, &TypeResult{ContentType: ct})
+		r.res.Types = append(r.res.Types, &TypeResult{ContentType: ct})
+		r.typeProblems[ct] = &problems{}
 	}
+	return r
+}
 
-	ready, err := subscriptions(ctx, o, res)
+// do runs every ready type to its end and returns what stopped the run, if anything did.
+func (r *run) do(ctx context.Context) error {
+	o := r.o
+	ready, err := r.subscriptions(ctx)
 	if err != nil {
-		return res, err
+		return err
 	}
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	pool := &errgroup.Group{}
-	pool.SetLimit(o.Workers)
-	spools := make(chan *sink.Spool, o.Workers)
+	r.cancel = cancel
+	r.pool = &errgroup.Group{}
+	r.pool.SetLimit(o.Workers)
+	r.spools = make(chan *sink.Spool, o.Workers)
 	for range o.Workers {
-		spools <- sink.NewSpool(o.SpoolDir, o.SpoolMem)
+		r.spools <- sink.NewSpool(o.SpoolDir, o.SpoolMem)
 	}
 	defer func() {
 		for range o.Workers {
-			(<-spools).Close()
+			(<-r.spools).Close()
 		}
 	}()
 
 	writers := map[string]*sink.Writer{}
-	for _, tr := range res.Types {
+	for _, tr := range r.res.Types {
 		if !ready[tr.ContentType] {
 			continue
 		}
@@ -166,7 +217,7 @@ func Run(ctx context.Context, o Options) (_ *Result, err error) {
 		}
 		w, err := sink.Open(o.OutDir, name)
 		if err != nil {
-			return res, fmt.Errorf("output file for %s: %w", tr.ContentType, err)
+			return fmt.Errorf("output file for %s: %w", tr.ContentType, err)
 		}
 		defer w.Close()
 		if n := w.Repaired(); n > 0 {
@@ -174,67 +225,64 @@ func Run(ctx context.Context, o Options) (_ *Result, err error) {
 		}
 		writers[tr.ContentType] = w
 	}
+	r.outs = &outputs{writers: writers}
 	if o.RecordHorizon > 0 {
-		idx, err := dedup.Open(o.SpoolDir, o.RecordHorizon, now)
+		idx, err := dedup.Open(o.SpoolDir, o.RecordHorizon, r.now)
 		if err != nil {
-			return res, err
+			return err
 		}
 		defer idx.Close()
-		o.Records = idx
+		r.records = idx
 	}
-	blobs, err := dedup.OpenFile(o.SpoolDir, BlobsFileName, BlobsHorizon, now)
+	blobs, err := dedup.OpenFile(o.SpoolDir, BlobsFileName, BlobsHorizon, r.now)
 	if err != nil {
-		return res, err
+		return err
 	}
 	defer blobs.Close()
-	o.Blobs = blobs
-	adoptLedger(o, now)
-	if err := recoverTails(o, writers, now); err != nil {
-		return res, err
+	r.blobs = blobs
+	r.adoptLedger()
+	if err := r.recoverTails(); err != nil {
+		return err
 	}
-	outs := &outputs{writers: writers}
 
 	var types sync.WaitGroup
-	for _, tr := range res.Types {
+	for _, tr := range r.res.Types {
 		w := writers[tr.ContentType]
 		if w == nil {
 			continue
 		}
-		r := &typeRun{o: o, res: tr, now: now, out: w, outs: outs, pool: pool, spools: spools, cancel: cancel}
-		types.Go(func() { r.run(ctx) })
+		t := &typeRun{run: r, res: tr, problems: r.typeProblems[tr.ContentType], out: w}
+		types.Go(func() { t.work(ctx) })
 	}
 	types.Wait()
-	_ = pool.Wait() // workers report through their type; they never return errors
+	_ = r.pool.Wait() // workers report through their type; they never return errors
 
 	var fault *localfs.FaultError
 	if cause := context.Cause(ctx); !errors.As(cause, &fault) {
 		// Compaction rewrites both files: not on a filesystem that just refused a write.
-		if o.Records != nil {
-			if err := o.Records.Compact(now, outs.sync); err != nil {
+		if r.records != nil {
+			if err := r.records.Compact(r.now, r.outs.sync); err != nil {
 				o.Log.Warn("could not compact the record index; it stays valid and is compacted next run", "error", err)
 			}
 		}
-		if err := o.Blobs.Compact(now, outs.sync); err != nil {
+		if err := r.blobs.Compact(r.now, r.outs.sync); err != nil {
 			o.Log.Warn("could not compact the blob ledger; it stays valid and is compacted next run", "error", err)
 		}
 	}
-	res.Duration = o.Now().Sub(started)
 	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
 		if fault != nil {
 			o.Detail.Error("run stopped by a local storage fault", "dir", fault.Dir, "what", fault.What, "error", fault.Err, "free_bytes", fault.Free)
-			return res, fault
+			return fault
 		}
-		return res, cause
+		return cause
 	}
-	if err := ctx.Err(); err != nil {
-		return res, err
-	}
-	return res, res.err()
+	return ctx.Err()
 }
 
 // subscriptions finds which types can be listed: enabled ones, plus missing or disabled ones
 // that are started when autoStartSubscriptions allows it.
-func subscriptions(ctx context.Context, o Options, res *Result) (map[string]bool, error) {
+func (r *run) subscriptions(ctx context.Context) (map[string]bool, error) {
+	o := r.o
 	subs, err := o.API.Subscriptions(ctx)
 	if err != nil {
 		return nil, err
@@ -244,7 +292,7 @@ func subscriptions(ctx context.Context, o Options, res *Result) (map[string]bool
 		status[s.ContentType] = s.Status
 	}
 	ready := map[string]bool{}
-	for _, tr := range res.Types {
+	for _, tr := range r.res.Types {
 		ct := tr.ContentType
 		switch st := status[ct]; {
 		case st == "enabled":
@@ -254,7 +302,7 @@ func subscriptions(ctx context.Context, o Options, res *Result) (map[string]bool
 				if activity.Fatal(err) {
 					return nil, err
 				}
-				tr.fail(fmt.Errorf("subscription of %s could not be started: %w", ct, err))
+				r.typeProblems[ct].fail(fmt.Errorf("subscription of %s could not be started: %w", ct, err))
 				continue
 			}
 			o.Log.Warn("started the subscription; Microsoft may take up to 12 hours to publish its first content", "content_type", ct)
@@ -264,7 +312,7 @@ func subscriptions(ctx context.Context, o Options, res *Result) (map[string]bool
 			if st != "" {
 				what = "subscription is " + st
 			}
-			tr.fail(fmt.Errorf("%s has %s: set autoStartSubscriptions = True or run 'o365logfetch subscriptions start %s'", ct, what, ct))
+			r.typeProblems[ct].fail(fmt.Errorf("%s has %s: set autoStartSubscriptions = True or run 'o365logfetch subscriptions start %s'", ct, what, ct))
 		}
 	}
 	return ready, nil
@@ -292,18 +340,25 @@ type TypeResult struct {
 	Newest      time.Time // newest contentCreated written
 	End         time.Time // saved end after the run (cron runs)
 
+	Failed  []string // contentIds that stay pending
+	Expired []string // contentIds that expired before they could be fetched
+	Lost    []window.Window
+	// Problems says what went wrong, one line each: problems of the type, then one line per
+	// cause of blob failures with its count and a few content ids. The list is bounded.
+	Problems []string
+}
+
+// problems gathers what goes wrong for one type while it runs, from many goroutines.
+type problems struct {
 	mu       sync.Mutex
 	failures []string // one line per problem not tied to one blob
 	causes   []*blobCause
-	Failed   []string // contentIds that stay pending
-	Expired  []string // contentIds that expired before they could be fetched
-	Lost     []window.Window
 }
 
-func (t *TypeResult) fail(err error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.failures = append(t.failures, err.Error())
+func (p *problems) fail(err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.failures = append(p.failures, err.Error())
 }
 
 // blobCause is one cause of blob failures: how many blobs it failed and the first few of them.
@@ -324,7 +379,7 @@ const (
 
 // failBlobCause counts a failed blob under its cause: the error's text with the blob's own id
 // and URI taken out, so that one cause met by many blobs is one line.
-func (t *TypeResult) failBlobCause(id, uri string, err error) {
+func (p *problems) failBlob(id, uri string, err error) {
 	first := err.Error()
 	msg := first
 	if uri != "" {
@@ -333,9 +388,9 @@ func (t *TypeResult) failBlobCause(id, uri string, err error) {
 	if id != "" {
 		msg = strings.ReplaceAll(msg, id, "<contentId>")
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for _, c := range t.causes {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.causes {
 		if c.msg == msg {
 			c.count++
 			if len(c.ids) < idsPerCause {
@@ -344,17 +399,16 @@ func (t *TypeResult) failBlobCause(id, uri string, err error) {
 			return
 		}
 	}
-	t.causes = append(t.causes, &blobCause{msg: msg, first: first, count: 1, ids: []string{id}})
+	p.causes = append(p.causes, &blobCause{msg: msg, first: first, count: 1, ids: []string{id}})
 }
 
-// Problems lists what went wrong for the type, one line each: problems of the type, then one
-// line per cause of blob failures with its count and a few content ids. The list is bounded.
-func (t *TypeResult) Problems() []string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	out := append([]string(nil), t.failures...)
+// lines are the problems as TypeResult.Problems lists them.
+func (p *problems) lines() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := append([]string(nil), p.failures...)
 	otherBlobs, otherCauses := 0, 0
-	for i, c := range t.causes {
+	for i, c := range p.causes {
 		if i >= maxCauses {
 			otherBlobs += c.count
 			otherCauses++
@@ -379,7 +433,7 @@ func (t *TypeResult) Problems() []string {
 func (r *Result) err() error {
 	var lines []string
 	for _, t := range r.Types {
-		for _, p := range t.Problems() {
+		for _, p := range t.Problems {
 			lines = append(lines, t.ContentType+": "+p)
 		}
 	}
@@ -410,22 +464,22 @@ func (o *outputs) sync() error {
 
 // adoptLedger moves a ledger kept in the state file (by earlier builds) into the blob ledger;
 // the next save of each type leaves it out of the state.
-func adoptLedger(o Options, now time.Time) {
-	for _, t := range o.Store.Snapshot().Types {
+func (r *run) adoptLedger() {
+	for _, t := range r.o.Store.Snapshot().Types {
 		keys := make([]dedup.Key, 0, len(t.Known))
 		for id := range t.Known {
 			keys = append(keys, dedup.KeyOf(id))
 		}
-		o.Blobs.Remember(keys, now)
+		r.blobs.Remember(keys, r.now)
 	}
 }
 
 // flushIndexes makes the blob ledger and the record index durable, both only for what was
 // committed before the outputs were fsynced (each takes its batch before calling the next).
-func flushIndexes(o Options, syncOutputs func() error) error {
-	sync := syncOutputs
-	if o.Records != nil {
-		sync = func() error { return o.Records.Flush(syncOutputs) }
+func (r *run) flushIndexes() error {
+	sync := r.outs.sync
+	if r.records != nil {
+		sync = func() error { return r.records.Flush(r.outs.sync) }
 	}
-	return o.Blobs.Flush(sync)
+	return r.blobs.Flush(sync)
 }

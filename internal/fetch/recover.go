@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/o365logfetch/o365logfetch/internal/dedup"
 	"github.com/o365logfetch/o365logfetch/internal/sink"
@@ -25,14 +24,15 @@ import (
 // of it is such a tail, and so is the recorded file's own tail past its size where it still
 // lies uncompressed beside it (Audit.Exchange.log.1). A file smaller than recorded without an
 // identity to compare (truncated by copytruncate) is taken as it is.
-func recoverTails(o Options, writers map[string]*sink.Writer, now time.Time) error {
+func (r *run) recoverTails() error {
+	o, now := r.o, r.now
 	files := o.Store.Snapshot().Files
 	type file struct {
 		size int64
 		id   string
 	}
 	current := map[string]file{}
-	for ct, w := range writers {
+	for ct, w := range r.outs.writers {
 		name := filepath.Base(w.Path())
 		size, id, err := w.Stat()
 		if err != nil {
@@ -40,7 +40,7 @@ func recoverTails(o Options, writers map[string]*sink.Writer, now time.Time) err
 		}
 		current[name] = file{size, id}
 		committed, ok := files[name]
-		if !ok || o.Records == nil {
+		if !ok || r.records == nil {
 			continue
 		}
 		var keys []dedup.Key
@@ -72,13 +72,13 @@ func recoverTails(o Options, writers map[string]*sink.Writer, now time.Time) err
 		if len(keys) == 0 {
 			continue
 		}
-		o.Records.Remember(keys, now)
+		r.records.Remember(keys, now)
 		o.Log.Warn("an interrupted run wrote records after its last save: they will not be written again",
 			"content_type", ct, "file", w.Path(), "records", len(keys), "rotated", rotated)
 	}
 	// The tail's lines may still sit in the page cache after a kill: make them as durable as
 	// the indexes that are about to name them.
-	if err := flushIndexes(o, (&outputs{writers: writers}).sync); err != nil {
+	if err := r.flushIndexes(); err != nil {
 		return err
 	}
 	return o.Store.Update(now, func(s *state.State) {

@@ -10,17 +10,17 @@ import (
 // Blob failures are grouped by cause with the blob's own id and URI taken out of the message;
 // the list stays bounded however many causes there are.
 func TestProblemsAreGroupedAndBounded(t *testing.T) {
-	tr := &TypeResult{ContentType: "Audit.Exchange"}
+	tr := &problems{}
 	tr.fail(errors.New("subscription is disabled"))
 	for i := range 300 {
 		id := fmt.Sprintf("blob-%03d", i)
-		tr.failBlobCause(id, "https://api.example/"+id, fmt.Errorf("download %s from https://api.example/%s: HTTP 500", id, id))
+		tr.failBlob(id, "https://api.example/"+id, fmt.Errorf("download %s from https://api.example/%s: HTTP 500", id, id))
 	}
-	tr.failBlobCause("lone", "", errors.New("record 3 is larger than 65536 bytes"))
+	tr.failBlob("lone", "", errors.New("record 3 is larger than 65536 bytes"))
 	for i := range 20 {
-		tr.failBlobCause(fmt.Sprintf("odd-%d", i), "", fmt.Errorf("cause number %d", i))
+		tr.failBlob(fmt.Sprintf("odd-%d", i), "", fmt.Errorf("cause number %d", i))
 	}
-	got := tr.Problems()
+	got := tr.lines()
 	if len(got) != 1+maxCauses+1 {
 		t.Fatalf("%d problem lines, want %d:\n%s", len(got), 2+maxCauses, strings.Join(got, "\n"))
 	}

@@ -12,8 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/o365logfetch/o365logfetch/internal/activity"
 	"github.com/o365logfetch/o365logfetch/internal/blob"
 	"github.com/o365logfetch/o365logfetch/internal/dedup"
@@ -44,16 +42,12 @@ type blobClaim struct {
 
 // typeRun fetches one content type.
 type typeRun struct {
-	o      Options
-	res    *TypeResult
-	now    time.Time
-	out    *sink.Writer
-	outs   *outputs
-	pool   *errgroup.Group
-	spools chan *sink.Spool
-	cancel context.CancelCauseFunc
+	*run
+	res      *TypeResult
+	problems *problems
+	out      *sink.Writer
 
-	blobs   sync.WaitGroup
+	queued  sync.WaitGroup           // blobs queued by this type
 	seen    map[string]bool          // contentIds handled in this run (listing may repeat an entry)
 	pending map[string]state.Pending // blobs pending from earlier runs (read only)
 
@@ -67,7 +61,7 @@ type typeRun struct {
 	lastCommit time.Time
 }
 
-func (r *typeRun) run(ctx context.Context) {
+func (r *typeRun) work(ctx context.Context) {
 	ct := r.res.ContentType
 	log := r.o.Log.With("content_type", ct)
 	saved := r.o.Store.Type(ct)
@@ -94,7 +88,7 @@ func (r *typeRun) run(ctx context.Context) {
 				r.cancel(err)
 			}
 			if ctx.Err() == nil { // a stopped run says why once, not once per type
-				r.res.fail(err)
+				r.problems.fail(err)
 			}
 			listedTo = failed
 			break
@@ -103,7 +97,7 @@ func (r *typeRun) run(ctx context.Context) {
 	// Blobs left pending by earlier runs, unless the listing just offered them again: a fresh
 	// listing entry beats the stored one (its contentUri may have changed).
 	r.retryPending(ctx, saved, r.o.Detail.With("content_type", ct))
-	r.blobs.Wait()
+	r.queued.Wait()
 
 	// The saved end never passes content that is not durably written: not a window that could
 	// not be listed, not a blob that failed (it is also kept pending by id). It never moves back.
@@ -122,7 +116,7 @@ func (r *typeRun) run(ctx context.Context) {
 	}
 	if err := r.commit(end); err != nil {
 		if !r.stopOnFault(err) {
-			r.res.fail(err)
+			r.problems.fail(err)
 		}
 		return
 	}
@@ -165,7 +159,7 @@ func (r *typeRun) span(saved state.Type, log interface {
 		msg := fmt.Sprintf("content that became available in %s can no longer be fetched: Microsoft keeps it for 7 days only", lost)
 		if r.o.Start.IsZero() {
 			log.Error(msg)
-			r.res.fail(errors.New(msg))
+			r.problems.fail(errors.New(msg))
 		} else {
 			log.Warn(msg)
 		}
@@ -204,7 +198,7 @@ func (r *typeRun) expired(c activity.Content, log interface{ Error(string, ...an
 func (r *typeRun) lost(c activity.Content, why string, log interface{ Error(string, ...any) }) {
 	msg := fmt.Sprintf("blob %s (available since %s) %s: its records are lost", c.ContentID, c.ContentCreated, why)
 	log.Error(msg)
-	r.res.failBlobCause(c.ContentID, "", errors.New(why+": its records are lost"))
+	r.problems.failBlob(c.ContentID, "", errors.New(why+": its records are lost"))
 	r.mu.Lock()
 	r.res.Expired = append(r.res.Expired, c.ContentID)
 	r.gone[c.ContentID] = true
@@ -220,7 +214,7 @@ func (r *typeRun) offer(ctx context.Context, c activity.Content, listed bool) {
 	r.seen[c.ContentID] = true
 	r.res.Listed++
 	claim := blobClaim{key: dedup.KeyOf(c.ContentID), owner: nextOwner.Add(1)}
-	if !r.o.Blobs.Claim(claim.key, claim.owner) {
+	if !r.blobs.Claim(claim.key, claim.owner) {
 		r.res.Known++
 		return
 	}
@@ -231,9 +225,9 @@ func (r *typeRun) offer(ctx context.Context, c activity.Content, listed bool) {
 	if r.o.Progress != nil {
 		r.o.Progress.Queued(r.res.ContentType, created)
 	}
-	r.blobs.Add(1)
+	r.queued.Add(1)
 	r.pool.Go(func() error {
-		defer r.blobs.Done()
+		defer r.queued.Done()
 		r.fetch(ctx, c, claim, created)
 		return nil
 	})
@@ -244,7 +238,7 @@ func (r *typeRun) fetch(ctx context.Context, c activity.Content, claim blobClaim
 	written := false
 	defer func() {
 		if !written { // free for the retry
-			r.o.Blobs.Release([]dedup.Key{claim.key}, claim.owner)
+			r.blobs.Release([]dedup.Key{claim.key}, claim.owner)
 		}
 	}()
 	if ctx.Err() != nil {
@@ -259,8 +253,8 @@ func (r *typeRun) fetch(ctx context.Context, c activity.Content, claim blobClaim
 		ContentCreated: c.ContentCreated, ContentExpiration: c.ContentExpiration}
 	opts := blob.Options{MaxRecord: r.o.MaxRecord}
 	var cl *claims
-	if r.o.Records != nil {
-		cl = newClaims(r.o.Records)
+	if r.records != nil {
+		cl = newClaims(r.records)
 		opts.Keep = cl.keep
 	}
 	var records int
@@ -294,7 +288,7 @@ func (r *typeRun) fetch(ctx context.Context, c activity.Content, claim blobClaim
 	if written = err == nil; written {
 		// The ledger learns of the blob once its lines are appended, before the commit that
 		// may follow in r.written.
-		r.o.Blobs.Commit([]dedup.Key{claim.key}, claim.owner, r.now)
+		r.blobs.Commit([]dedup.Key{claim.key}, claim.owner, r.now)
 	}
 	switch {
 	case err == nil:
@@ -325,12 +319,13 @@ func (r *typeRun) stopOnFault(err error) bool {
 	if !localfs.IsFault(err) {
 		return false
 	}
-	r.cancel(localfs.NewFault(r.o.SpoolDir, what(r.o, err), err))
+	r.cancel(localfs.NewFault(r.o.SpoolDir, r.what(err), err))
 	return true
 }
 
 // what names the file an error is about, for the user.
-func what(o Options, err error) string {
+func (r *run) what(err error) string {
+	o := r.o
 	var pe *fs.PathError
 	if !errors.As(err, &pe) {
 		return "files"
@@ -360,14 +355,14 @@ func (r *typeRun) written(c activity.Content, created time.Time, records, bytes 
 	if t := c.Created(); t.After(r.res.Newest) {
 		r.res.Newest = t
 	}
-	due := time.Since(r.lastCommit) > commitEvery || (r.o.Records != nil && r.o.Records.Unflushed() > commitKeys)
+	due := time.Since(r.lastCommit) > commitEvery || (r.records != nil && r.records.Unflushed() > commitKeys)
 	r.mu.Unlock()
 	if r.o.Progress != nil {
 		r.o.Progress.Written(r.res.ContentType, created, records, bytes)
 	}
 	if due {
 		if err := r.commit(time.Time{}); err != nil && !r.stopOnFault(err) {
-			r.res.fail(err)
+			r.problems.fail(err)
 		}
 	}
 }
@@ -378,7 +373,7 @@ func (r *typeRun) failBlob(c activity.Content, err error) {
 		level = slog.LevelInfo // the reason of the stop is said once
 	}
 	r.o.Detail.Log(context.Background(), level, "blob not fetched; it stays pending for the next run", "content_type", r.res.ContentType, "content_id", c.ContentID, "error", err)
-	r.res.failBlobCause(c.ContentID, c.ContentURI, err)
+	r.problems.failBlob(c.ContentID, c.ContentURI, err)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.res.Failed = append(r.res.Failed, c.ContentID)
@@ -435,7 +430,7 @@ func (r *typeRun) record(end time.Time, done map[string]time.Time, failed map[st
 	if err != nil {
 		return err
 	}
-	if err := flushIndexes(r.o, r.outs.sync); err != nil {
+	if err := r.flushIndexes(); err != nil {
 		return err
 	}
 	err = r.o.Store.Update(r.now, func(s *state.State) {

@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"path/filepath"
 	"sync/atomic"
+
+	"github.com/o365logfetch/o365logfetch/internal/exit"
 )
 
 // IsFault reports whether err is a local storage fault that the next write to the same
@@ -46,6 +48,9 @@ func (e *FaultError) Error() string {
 }
 
 func (e *FaultError) Unwrap() error { return e.Err }
+
+// ExitCode is exit.Storage.
+func (e *FaultError) ExitCode() exit.Code { return exit.Storage }
 
 // NewFault describes err, met while writing what in dir. The directory is that of the file
 // named in err when it names one.

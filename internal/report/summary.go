@@ -76,7 +76,7 @@ func New(res *fetch.Result, savedEnd func(contentType string) time.Time, exitCod
 	s.DurationSeconds = float64(res.Duration.Round(time.Millisecond).Milliseconds()) / 1000
 	s.Backfill = res.Backfill
 	for _, tr := range res.Types {
-		t := Type{ContentType: tr.ContentType, Problems: tr.Problems()}
+		t := Type{ContentType: tr.ContentType, Problems: tr.Problems}
 		if t.Problems == nil {
 			t.Problems = []string{}
 		}

@@ -1,11 +1,12 @@
-// Package retry holds the waiting rules shared by every retry loop of o365logfetch (API
-// requests, token requests): exponential backoff with full jitter so concurrent workers do not
-// retry in lockstep, a server's Retry-After honoured but capped, and waits that end with the
-// context.
+// Package retry is the one retry loop of o365logfetch (API requests, token requests) and its
+// rules: exponential backoff with full jitter so concurrent workers do not retry in lockstep, a
+// server's Retry-After honoured but capped, a bound on tries and on the total wait, and waits
+// that end with the context.
 package retry
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -41,6 +42,64 @@ func (p Policy) Wait(n int, retryAfter time.Duration) time.Duration {
 // OverBudget reports whether waiting d more, after waited, exceeds the policy's budget.
 func (p Policy) OverBudget(waited, d time.Duration) bool {
 	return p.Budget > 0 && waited+d > p.Budget
+}
+
+// Verdict is what a try says of itself.
+type Verdict int
+
+const (
+	Done     Verdict = iota // succeeded, or failed in a way another try cannot fix
+	Again                   // failed in a way worth another try, after a backoff
+	AgainNow                // worth one more try at once (a renewed token); once per loop, else Again
+)
+
+// Try is one attempt (counting from 1). retryAfter is the wait the server asked for, if any.
+type Try func(attempt int) (v Verdict, retryAfter time.Duration, err error)
+
+// GaveUpError is the last error of a loop that ran out of tries or of its wait budget.
+type GaveUpError struct {
+	Err        error
+	Tries      int
+	Waited     time.Duration // spent waiting between the tries
+	OverBudget bool          // the next wait would have passed the policy's Budget
+}
+
+func (e *GaveUpError) Error() string {
+	return fmt.Sprintf("%v (gave up after %d tries in %s)", e.Err, e.Tries, e.Waited.Round(time.Second))
+}
+
+func (e *GaveUpError) Unwrap() error { return e.Err }
+
+// Do runs try until it is Done, or p.Attempts tries were made, or the next wait would pass
+// p.Budget (then the error is a *GaveUpError), or ctx ends during a wait (then it is ctx's
+// error). onRetry, when set, hears of each wait before it starts.
+func (p Policy) Do(ctx context.Context, try Try, onRetry func(attempt int, wait time.Duration, err error)) error {
+	var waited time.Duration
+	now := false
+	for attempt := 1; ; attempt++ {
+		v, retryAfter, err := try(attempt)
+		if v == Done || err == nil {
+			return err
+		}
+		if v == AgainNow && !now {
+			now = true
+			continue
+		}
+		if attempt >= p.Attempts {
+			return &GaveUpError{Err: err, Tries: attempt, Waited: waited}
+		}
+		d := p.Wait(attempt, retryAfter)
+		if p.OverBudget(waited, d) {
+			return &GaveUpError{Err: err, Tries: attempt, Waited: waited, OverBudget: true}
+		}
+		waited += d
+		if onRetry != nil {
+			onRetry(attempt, d, err)
+		}
+		if err := Sleep(ctx, d); err != nil {
+			return err
+		}
+	}
 }
 
 // Sleep waits d or until ctx ends.

@@ -100,3 +100,69 @@ func FuzzParseRetryAfter(f *testing.F) {
 		}
 	})
 }
+
+func TestDo(t *testing.T) {
+	p := Policy{Attempts: 4, Base: time.Millisecond, Cap: time.Millisecond, RetryAfterCap: 10 * time.Millisecond}
+	fail := errors.New("503")
+	tests := []struct {
+		name      string
+		policy    Policy
+		verdicts  []Verdict // of the tries in turn; the try after the last succeeds
+		after     time.Duration
+		wantTries int
+		wantErr   error
+		gaveUp    bool
+		overBudet bool
+	}{
+		{name: "first try succeeds", policy: p, wantTries: 1},
+		{name: "retried to success", policy: p, verdicts: []Verdict{Again, Again}, wantTries: 3},
+		{name: "failure no try can fix", policy: p, verdicts: []Verdict{Again, Done}, wantTries: 2, wantErr: fail},
+		{name: "tries run out", policy: p, verdicts: []Verdict{Again, Again, Again, Again, Again}, wantTries: 4, wantErr: fail, gaveUp: true},
+		{name: "renewal is one free try at once", policy: p, verdicts: []Verdict{AgainNow, Again, Again}, wantTries: 4},
+		{name: "a second renewal is an ordinary retry", policy: p, verdicts: []Verdict{AgainNow, AgainNow, Again, Again, Again}, wantTries: 4, wantErr: fail, gaveUp: true},
+		{name: "budget spent", policy: Policy{Attempts: 100, RetryAfterCap: 10 * time.Millisecond, Budget: 25 * time.Millisecond},
+			verdicts: []Verdict{Again, Again, Again, Again}, after: time.Second, wantTries: 3, wantErr: fail, gaveUp: true, overBudet: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tries, retries := 0, 0
+			err := tt.policy.Do(context.Background(), func(attempt int) (Verdict, time.Duration, error) {
+				tries++
+				if attempt != tries {
+					t.Errorf("attempt %d on try %d", attempt, tries)
+				}
+				if tries > len(tt.verdicts) {
+					return Done, 0, nil
+				}
+				return tt.verdicts[tries-1], tt.after, fail
+			}, func(int, time.Duration, error) { retries++ })
+			if tries != tt.wantTries {
+				t.Errorf("%d tries, want %d", tries, tt.wantTries)
+			}
+			if !errors.Is(err, tt.wantErr) || (err == nil) != (tt.wantErr == nil) {
+				t.Errorf("err = %v, want %v", err, tt.wantErr)
+			}
+			var g *GaveUpError
+			if errors.As(err, &g) != tt.gaveUp || (g != nil && (g.OverBudget != tt.overBudet || g.Tries != tt.wantTries)) {
+				t.Errorf("err = %#v, want gave up %v, over budget %v", err, tt.gaveUp, tt.overBudet)
+			}
+			if g != nil && g.OverBudget && g.Waited > tt.policy.Budget {
+				t.Errorf("waited %v, over the budget of %v", g.Waited, tt.policy.Budget)
+			}
+			if retries > tries {
+				t.Errorf("%d retries heard for %d tries", retries, tries)
+			}
+		})
+	}
+}
+
+func TestDoWaitEndsWithContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	p := Policy{Attempts: 5, Base: time.Hour, Cap: time.Hour}
+	start := time.Now()
+	err := p.Do(ctx, func(int) (Verdict, time.Duration, error) { return Again, 0, errors.New("503") },
+		func(int, time.Duration, error) { cancel() })
+	if !errors.Is(err, context.Canceled) || time.Since(start) > time.Second {
+		t.Fatalf("got %v after %v", err, time.Since(start))
+	}
+}

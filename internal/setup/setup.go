@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/o365logfetch/o365logfetch/internal/atomicfile"
+	"github.com/o365logfetch/o365logfetch/internal/exit"
 )
 
 // File modes. The key file is readable by its owner alone; the config and .env hold no secret
@@ -113,6 +114,9 @@ type ExistsError struct {
 func (e *ExistsError) Error() string {
 	return fmt.Sprintf("%s %s already exists; %s", e.What, e.Path, e.Hint)
 }
+
+// ExitCode is exit.Usage: the user decides what happens to the file.
+func (e *ExistsError) ExitCode() exit.Code { return exit.Usage }
 
 // Create writes a new installation. Nothing is written unless every file can be: an existing
 // key or certificate is an error, and so is an existing config or .env without Force. What

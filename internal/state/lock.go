@@ -11,6 +11,8 @@ import (
 	"unicode"
 
 	"github.com/gofrs/flock"
+
+	"github.com/o365logfetch/o365logfetch/internal/exit"
 )
 
 // LockFileName is the run lock inside the timekeeper directory.
@@ -34,6 +36,9 @@ func (e *LockedError) Error() string {
 	}
 	return fmt.Sprintf("another o365logfetch run holds %s (%s); wait for it to finish", e.Path, holder)
 }
+
+// ExitCode is exit.Locked.
+func (e *LockedError) ExitCode() exit.Code { return exit.Locked }
 
 // RunLock is the exclusive run lock of a timekeeper directory.
 type RunLock struct {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/o365logfetch/o365logfetch/internal/atomicfile"
+	"github.com/o365logfetch/o365logfetch/internal/exit"
 )
 
 // CorruptError is a state file that cannot be read. It is never reset
@@ -31,6 +32,9 @@ func (e *CorruptError) Error() string {
 
 func (e *CorruptError) Unwrap() error { return e.Err }
 
+// ExitCode is exit.Usage: a person must restore or move the file; a retry cannot help.
+func (e *CorruptError) ExitCode() exit.Code { return exit.Usage }
+
 // VersionError is a state file written by a newer o365logfetch.
 type VersionError struct {
 	Path    string
@@ -41,6 +45,9 @@ func (e *VersionError) Error() string {
 	return fmt.Sprintf("state file %s has format version %d, written by a newer o365logfetch "+
 		"(this one knows version %d); run the newer release", e.Path, e.Version, Version)
 }
+
+// ExitCode is exit.Usage: only a newer release can read the file; a retry cannot help.
+func (e *VersionError) ExitCode() exit.Code { return exit.Usage }
 
 // Store owns the state file of one timekeeper directory. Safe for concurrent
 // use.
