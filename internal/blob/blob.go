@@ -86,15 +86,25 @@ type Options struct {
 
 // LinesWith is Lines with options.
 func LinesWith(r io.Reader, m Meta, w io.Writer, o Options) (int, error) {
-	s := scanners.Get().(*scanner)
-	s.reset(r)
+	s := getScanner(r)
+	defer putScanner(s)
 	s.maxRecord = o.MaxRecord
 	s.keep = o.Keep
-	defer func() {
-		s.r, s.keep = nil, nil
-		if cap(s.out) <= keepCap && cap(s.scratch) <= keepCap && cap(s.members) <= keepCap/16 {
-			scanners.Put(s)
-		}
-	}()
 	return s.lines(m.suffix(), w)
+}
+
+// getScanner takes a scanner from the pool, ready to read r.
+func getScanner(r io.Reader) *scanner {
+	s := scanners.Get().(*scanner)
+	s.reset(r)
+	s.maxRecord, s.keep = 0, nil
+	return s
+}
+
+// putScanner returns s to the pool, unless a huge record grew its buffers.
+func putScanner(s *scanner) {
+	s.r, s.keep = nil, nil
+	if cap(s.out) <= keepCap && cap(s.scratch) <= keepCap && cap(s.members) <= keepCap/16 {
+		scanners.Put(s)
+	}
 }

@@ -27,38 +27,6 @@ func TestKeyOf(t *testing.T) {
 	}
 }
 
-func TestTopLevelID(t *testing.T) {
-	tests := []struct {
-		name, in, want string
-		ok             bool
-	}{
-		{"first", `{"Id":"a","X":1}`, "a", true},
-		{"after nested Ids", `{"Folders":[{"Id":"nested"}],"Obj":{"Id":"n2","S":"}\"{"},"Id":"top"}`, "top", true},
-		{"escaped", `{"Id":"a\"b"}`, `a"b`, true},
-		{"spaces", "{ \"Id\" : \"a\" }", "a", true},
-		{"no Id", `{"id":"lower","ID":"upper"}`, "", false},
-		{"number Id", `{"Id":5}`, "", false},
-		{"not an object", `["Id","a"]`, "", false},
-		{"broken", `{"Id`, "", false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, ok := TopLevelID([]byte(tt.in))
-			if got != tt.want || ok != tt.ok {
-				t.Errorf("TopLevelID(%s) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
-			}
-		})
-	}
-}
-
-func FuzzTopLevelID(f *testing.F) {
-	f.Add([]byte(`{"A":[{"Id":"x"}],"Id":"y"}`))
-	f.Add([]byte(`{"Id":"\u0041"}`))
-	f.Fuzz(func(t *testing.T, in []byte) {
-		TopLevelID(in) // must not panic or loop on any input
-	})
-}
-
 func TestClaimCommitRelease(t *testing.T) {
 	dir := t.TempDir()
 	now := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
