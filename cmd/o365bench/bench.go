@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/o365logfetch/o365logfetch/internal/emulator"
+	"github.com/o365logfetch/o365logfetch/internal/layout"
 )
 
 // The workload of the issue: three busy content types, realistic 0.5–4 KB records, 20 ms per
@@ -383,7 +384,7 @@ func verifyType(w workload, ct string) (int, int64, error) {
 	for _, id := range w.emu.RecordIDs(ct) {
 		want[id] = 0
 	}
-	f, err := os.Open(filepath.Join(w.dir, "out", ct+".log"))
+	f, err := os.Open(filepath.Join(w.dir, "out", layout.Output(ct)))
 	if err != nil {
 		return 0, 0, err
 	}

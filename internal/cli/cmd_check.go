@@ -16,6 +16,7 @@ import (
 	"github.com/o365logfetch/o365logfetch/internal/activity"
 	"github.com/o365logfetch/o365logfetch/internal/auth"
 	"github.com/o365logfetch/o365logfetch/internal/config"
+	"github.com/o365logfetch/o365logfetch/internal/layout"
 	"github.com/o365logfetch/o365logfetch/internal/localfs"
 	"github.com/o365logfetch/o365logfetch/internal/state"
 )
@@ -280,15 +281,15 @@ func (a App) checkRemote(ctx context.Context, r *checkReport, cfg *config.Config
 
 // checkProgress reads the saved progress without locking or creating anything.
 func (a App) checkProgress(r *checkReport, cfg *config.Config) {
-	if _, err := os.Stat(filepath.Join(cfg.StateDir, state.FileName)); err != nil {
-		if _, lerr := os.Stat(filepath.Join(cfg.StateDir, state.LegacyFileName)); lerr != nil {
+	if _, err := os.Stat(filepath.Join(cfg.StateDir, layout.StateFile)); err != nil {
+		if _, lerr := os.Stat(filepath.Join(cfg.StateDir, layout.LegacyStateFile)); lerr != nil {
 			r.ok("progress", fmt.Sprintf("nothing saved yet; the first run starts %s back (initialLookback)", cfg.InitialLookback))
 			return
 		}
 	}
 	st, err := state.Open(cfg.StateDir)
 	if err != nil {
-		r.fail("progress", err, err.Error(), "see the message; the state file is "+filepath.Join(cfg.StateDir, state.FileName))
+		r.fail("progress", err, err.Error(), "see the message; the state file is "+filepath.Join(cfg.StateDir, layout.StateFile))
 		return
 	}
 	now := a.Now().UTC()

@@ -33,6 +33,14 @@ func TestPreflightRefusesUnsafePaths(t *testing.T) {
 			mkdir(t, h.state)
 			symlink(t, filepath.Join(h.dir, "nowhere"), filepath.Join(h.state, "o365logfetch.lock"))
 		}, "leads nowhere"},
+		{"record index links outside its directory", func(t *testing.T, h *harness, outside string) {
+			mkdir(t, h.state)
+			symlink(t, outside, filepath.Join(h.state, "o365logfetch-records.idx"))
+		}, "o365logfetch-records.idx is a symbolic link"},
+		{"blob ledger links outside its directory", func(t *testing.T, h *harness, outside string) {
+			mkdir(t, h.state)
+			symlink(t, outside, filepath.Join(h.state, "o365logfetch-blobs.idx"))
+		}, "o365logfetch-blobs.idx is a symbolic link"},
 		{"output file is a directory", func(t *testing.T, h *harness, _ string) {
 			mkdir(t, filepath.Join(h.out, ct+".log"))
 		}, "not a regular file"},

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/o365logfetch/o365logfetch/internal/layout"
 )
 
 func TestKeyOf(t *testing.T) {
@@ -87,7 +89,7 @@ func TestPartialEntryFromACrashIsCut(t *testing.T) {
 		t.Fatal(err)
 	}
 	x.Close()
-	path := filepath.Join(dir, FileName)
+	path := filepath.Join(dir, layout.RecordIndex)
 	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
 	f.Write([]byte{1, 2, 3}) // torn write
 	f.Close()
@@ -111,9 +113,9 @@ func TestPartialEntryFromACrashIsCut(t *testing.T) {
 
 func TestForeignFileIsRefused(t *testing.T) {
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, FileName), []byte("hello"), 0o600)
+	os.WriteFile(filepath.Join(dir, layout.RecordIndex), []byte("hello"), 0o600)
 	_, err := Open(dir, time.Hour, time.Now())
-	if err == nil || !strings.Contains(err.Error(), FileName) {
+	if err == nil || !strings.Contains(err.Error(), layout.RecordIndex) {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -154,7 +156,7 @@ func noSync() error { return nil }
 func TestHeaderCutByACrashIsAnEmptyIndex(t *testing.T) {
 	for _, content := range []string{"", "O365"} {
 		dir := t.TempDir()
-		os.WriteFile(filepath.Join(dir, FileName), []byte(content), 0o600)
+		os.WriteFile(filepath.Join(dir, layout.RecordIndex), []byte(content), 0o600)
 		x, err := Open(dir, time.Hour, time.Now())
 		if err != nil {
 			t.Fatalf("%q: %v", content, err)

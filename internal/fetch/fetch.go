@@ -18,6 +18,7 @@ import (
 
 	"github.com/o365logfetch/o365logfetch/internal/activity"
 	"github.com/o365logfetch/o365logfetch/internal/dedup"
+	"github.com/o365logfetch/o365logfetch/internal/layout"
 	"github.com/o365logfetch/o365logfetch/internal/localfs"
 	"github.com/o365logfetch/o365logfetch/internal/sink"
 	"github.com/o365logfetch/o365logfetch/internal/state"
@@ -82,10 +83,6 @@ type Progress interface {
 	Queued(contentType string, created time.Time)
 	Written(contentType string, created time.Time, records, bytes int64)
 }
-
-// BlobsFileName is the ledger of written blobs under timeKeeperLocation. Its keys are kept
-// as long as Microsoft may still list the blob (7 days after it became available).
-const BlobsFileName = "o365logfetch-blobs.idx"
 
 // DefaultRecordHorizon: Microsoft re-delivers a record in another blob typically within hours;
 // a day catches those while keeping the index small (20 bytes a record: a tenant writing a
@@ -178,7 +175,7 @@ func Run(ctx context.Context, o Options) (_ *Result, err error) {
 		defer idx.Close()
 		o.Records = idx
 	}
-	blobs, err := dedup.OpenFile(o.SpoolDir, BlobsFileName, window.Retention+time.Hour, now)
+	blobs, err := dedup.OpenFile(o.SpoolDir, layout.BlobLedger, window.Retention+time.Hour, now)
 	if err != nil {
 		return res, err
 	}

@@ -14,12 +14,10 @@ import (
 	"sync"
 
 	"github.com/o365logfetch/o365logfetch/internal/atomicfile"
+	"github.com/o365logfetch/o365logfetch/internal/layout"
 
 	"github.com/o365logfetch/o365logfetch/internal/localfs"
 )
-
-// Ext is the extension of output files.
-const Ext = ".log"
 
 // ErrPartialLine is returned by Append when the blob does not end in a
 // newline: appending it would glue the next blob's first record to its last.
@@ -47,7 +45,7 @@ func Open(dir, name string) (*Writer, error) {
 	if err := checkName(name); err != nil {
 		return nil, err
 	}
-	path := filepath.Join(dir, name+Ext)
+	path := filepath.Join(dir, layout.Output(name))
 	_, statErr := os.Lstat(path)
 	created := errors.Is(statErr, os.ErrNotExist)
 	// Not O_APPEND: Go (like Linux) cannot use copy_file_range into an
@@ -193,7 +191,7 @@ func (w *Writer) followRotation() error {
 		w.broken = fmt.Errorf("fsync before following a rotation: %w", err)
 		return w.broken
 	}
-	next, err := Open(filepath.Dir(w.path), strings.TrimSuffix(filepath.Base(w.path), Ext))
+	next, err := Open(filepath.Dir(w.path), strings.TrimSuffix(filepath.Base(w.path), layout.OutputExt))
 	if err != nil {
 		return err
 	}

@@ -11,10 +11,9 @@ import (
 	"unicode"
 
 	"github.com/gofrs/flock"
-)
 
-// LockFileName is the run lock inside the timekeeper directory.
-const LockFileName = "o365logfetch.lock"
+	"github.com/o365logfetch/o365logfetch/internal/layout"
+)
 
 // holderOffset is where the holder description starts in the lock file.
 // Windows locks byte 0 with a mandatory lock that stops every other handle,
@@ -48,7 +47,7 @@ func Lock(dir string) (*RunLock, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("lock directory: %w", err)
 	}
-	path := filepath.Join(dir, LockFileName)
+	path := filepath.Join(dir, layout.LockFile)
 	f := flock.New(path, flock.SetPermissions(0o600))
 	ok, err := f.TryLock()
 	if err != nil {
