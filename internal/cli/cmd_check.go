@@ -81,10 +81,7 @@ func (e *checkError) Unwrap() error { return e.cause }
 // check walks the setup a run depends on, in the order a run meets it, and says how to fix each
 // problem. It writes nothing but a probe file it removes at once, and takes no lock: it may run
 // next to a cron run.
-func (a App) check(ctx context.Context, path string, getenv func(string) string, args []string) error {
-	if len(args) > 0 {
-		return &usageError{"check takes no arguments"}
-	}
+func (a App) check(ctx context.Context, path string, getenv func(string) string) error {
 	r := &checkReport{w: a.Stdout}
 	done := func() error {
 		if r.cause == nil {

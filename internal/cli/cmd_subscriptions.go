@@ -11,39 +11,38 @@ import (
 	"github.com/o365logfetch/o365logfetch/internal/config"
 )
 
-func (a App) subscriptions(ctx context.Context, cfg *config.Config, args []string, yes bool) error {
-	if len(args) == 0 {
+func (a App) subscriptions(ctx context.Context, cfg *config.Config, o subscriptionsOptions) error {
+	switch o.action {
+	case "":
 		return &usageError{"subscriptions needs a command: list, start or stop"}
-	}
-	switch args[0] {
 	case "list":
-		if len(args) > 1 {
+		if len(o.types) > 0 {
 			return &usageError{"subscriptions list takes no arguments"}
 		}
 		return a.subscriptionsList(ctx, cfg)
 	case "start":
-		types, err := pickTypes(args[1:], cfg.ContentTypes)
+		types, err := pickTypes(o.types, cfg.ContentTypes)
 		if err != nil {
 			return err
 		}
 		return a.subscriptionsStart(ctx, cfg, types)
 	case "stop":
 		// Never the configured types by default: stopping is destructive, so every type is named.
-		if len(args) == 1 {
+		if len(o.types) == 0 {
 			return &usageError{"subscriptions stop needs the content types to stop, e.g. subscriptions stop --yes Audit.General"}
 		}
-		types, err := pickTypes(args[1:], nil)
+		types, err := pickTypes(o.types, nil)
 		if err != nil {
 			return err
 		}
-		if !yes {
+		if !o.yes {
 			return &usageError{fmt.Sprintf("subscriptions stop %s: stopping discards the content of the stopped period "+
 				"(Microsoft keeps nothing for it, and a restarted subscription can take up to 12 hours to yield content again); "+
 				"add --yes to confirm", strings.Join(types, " "))}
 		}
 		return a.subscriptionsStop(ctx, cfg, types)
 	}
-	return &usageError{fmt.Sprintf("unknown subscriptions command %q: want list, start or stop", args[0])}
+	return &usageError{fmt.Sprintf("unknown subscriptions command %q: want list, start or stop", o.action)}
 }
 
 func pickTypes(args, configured []string) ([]string, error) {
