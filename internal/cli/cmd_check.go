@@ -2,10 +2,8 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
@@ -124,12 +122,7 @@ func (a App) check(ctx context.Context, path string, getenv func(string) string)
 		created, err := probeDir(d.dir)
 		switch {
 		case err != nil:
-			var pe *fs.PathError
-			msg := err.Error()
-			if errors.As(err, &pe) {
-				msg = pe.Path + ": " + pe.Err.Error()
-			}
-			r.fail(d.key, &setupError{fmt.Errorf("[LOGGING] %s: %w", d.key, err)}, d.dir+" is not writable: "+msg,
+			r.fail(d.key, &setupError{fmt.Errorf("[LOGGING] %s: %w", d.key, err)}, err.Error(),
 				fmt.Sprintf("point %s in [LOGGING] at a directory the account running o365logfetch can write", d.key))
 		case created:
 			r.ok(d.key, d.dir+" does not exist yet; the first run creates it")
@@ -312,35 +305,6 @@ func (a App) checkProgress(r *checkReport, cfg *config.Config) {
 			r.ok(step, detail)
 		}
 	}
-}
-
-// probeDir tells whether a run can write in dir: it creates and removes a file there (root
-// ignores permission bits, so only a real write tells), or, when dir does not exist yet, in the
-// nearest existing parent, which the run would create it in.
-func probeDir(dir string) (willCreate bool, err error) {
-	fi, err := os.Stat(dir)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return false, err
-		}
-		if _, err := probeDir(parent); err != nil {
-			return false, err
-		}
-		return true, nil
-	case err != nil:
-		return false, err
-	case !fi.IsDir():
-		return false, fmt.Errorf("%s is not a directory", dir)
-	}
-	f, err := os.CreateTemp(dir, ".o365logfetch-check-*")
-	if err != nil {
-		return false, err
-	}
-	name := f.Name()
-	f.Close()
-	return false, os.Remove(name)
 }
 
 func flattenErrors(err error) []error {

@@ -6,7 +6,6 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -110,43 +109,14 @@ func newHarness(t *testing.T, s setup) *harness {
 	writeFile(t, keyFile, string(pem))
 
 	types := s.types
-	if types == nil {
-		types = emulator.ContentTypes
-	}
-	var ct strings.Builder
-	for i, c := range types {
-		fmt.Fprintf(&ct, "type%d = %s\n", i, c)
-	}
 	fetch := s.fetch
 	if !strings.Contains(fetch, "requestsPerMinute") {
 		// Pacing is tested on its own; here it would only make every test wait.
 		fetch += "\nrequestsPerMinute = 60000"
 	}
-	ec := h.srv.Emulator.Config()
 	h.cfg = filepath.Join(h.dir, "o365_logs.cfg")
-	writeFile(t, h.cfg, fmt.Sprintf(`[API_SETTINGS]
-tenant = %s
-tenantId = %s
-clientID = %s
-authorityHostUrl = %s
-resource = %s
-thumbprint = %s
-privateKeyFile = %s
-activityApiRoot = %%(resource)s/api/v1.0/%%(tenantId)s/activity/feed
-autoStartSubscriptions = True
-%s
-[ContentTypes]
-%s
-[LOGGING]
-baseLogLocation = %s
-debugLogLocation = %s
-timeKeeperLocation = %s
-
-[FETCH]
-workers = 4
-%s
-`, ec.TenantDomain, ec.TenantID, ec.ClientID, h.srv.URL, h.srv.Resource(), cred.Thumbprint, keyFile, s.api,
-		ct.String(), h.out, h.debug, h.state, fetch))
+	writeFile(t, h.cfg, h.srv.ClientConfig(emulator.ClientConfig{Dir: h.dir, KeyFile: keyFile, Thumbprint: cred.Thumbprint,
+		Types: types, AutoStart: true, API: s.api, Fetch: "workers = 4\n" + fetch}))
 	return h
 }
 

@@ -97,24 +97,12 @@ func credentialFiles(cfg *config.Config) []credentialFile {
 }
 
 // checkDir checks a directory the tool writes to, and the files it writes there. A directory
-// that does not exist yet is fine: it is created with the right mode.
+// that does not exist yet is fine where the run can create it.
 func checkDir(dir string, files []string) error {
-	fi, err := os.Stat(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
+	created, err := probeDir(dir)
+	if err != nil || created {
 		return err
 	}
-	if !fi.IsDir() {
-		return fmt.Errorf("%s is not a directory", dir)
-	}
-	probe, err := os.CreateTemp(dir, layout.ProbePattern)
-	if err != nil {
-		return fmt.Errorf("directory %s is not writable: %w", dir, cause(err))
-	}
-	probe.Close()
-	os.Remove(probe.Name())
 	realDir, err := filepath.EvalSymlinks(dir)
 	if err != nil {
 		return err
@@ -125,6 +113,35 @@ func checkDir(dir string, files []string) error {
 		}
 	}
 	return nil
+}
+
+// probeDir tells whether a run can write in dir: it creates and removes a file there (root
+// ignores permission bits, so only a real write tells), or, when dir does not exist yet, in the
+// nearest existing parent, which the run would create it in.
+func probeDir(dir string) (willCreate bool, err error) {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return false, err
+		}
+		if _, err := probeDir(parent); err != nil {
+			return false, err
+		}
+		return true, nil
+	case err != nil:
+		return false, err
+	case !fi.IsDir():
+		return false, fmt.Errorf("%s is not a directory", dir)
+	}
+	f, err := os.CreateTemp(dir, layout.ProbePattern)
+	if err != nil {
+		return false, fmt.Errorf("directory %s is not writable: %w", dir, cause(err))
+	}
+	name := f.Name()
+	f.Close()
+	return false, os.Remove(name)
 }
 
 // checkFile checks one file the tool appends to or replaces; a missing one is created later.
