@@ -208,36 +208,6 @@ var (
 	binErr  error
 )
 
-// buildBinary compiles o365logfetch once per test binary.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "o365logfetch-test-")
-		if err != nil {
-			binErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "o365logfetch")
-		out, err := exec.Command("go", "build", "-o", binPath, "github.com/o365logfetch/o365logfetch/cmd/o365logfetch").CombinedOutput()
-		if err != nil {
-			binErr = errors.New(string(out))
-		}
-	})
-	if binErr != nil {
-		t.Fatalf("go build: %v", binErr)
-	}
-	return binPath
-}
-
-func containsID(recs []map[string]any, id string) bool {
-	for _, r := range recs {
-		if r["Id"] == id {
-			return true
-		}
-	}
-	return false
-}
-
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
