@@ -38,22 +38,34 @@ func (s *scanner) slowRecord() error {
 			return err
 		}
 		s.members = append(s.members, member{key: key, colon: colon, end: len(s.out) - start})
-		if c, ok = s.skipSpace(); !ok {
-			return s.eofErr()
-		}
-		s.pos++
-		if c == '}' {
-			s.out = append(s.out, '}')
-			return nil
-		}
-		if c != ',' {
-			return syntaxErr("after an object value", c)
-		}
-		s.out = append(s.out, ',')
-		if c, ok = s.skipSpace(); !ok {
-			return s.eofErr()
+		var done bool
+		var err error
+		if c, done, err = s.afterValue('}', "after an object value"); err != nil || done {
+			return err
 		}
 	}
+}
+
+// afterValue takes what follows a member or an element: the closer (done), or a ',' and the
+// white space after it, c being the byte after that. where words a syntax error.
+func (s *scanner) afterValue(closer byte, where string) (c byte, done bool, err error) {
+	c, ok := s.skipSpace()
+	if !ok {
+		return 0, false, s.eofErr()
+	}
+	s.pos++
+	if c == closer {
+		s.out = append(s.out, closer)
+		return 0, true, nil
+	}
+	if c != ',' {
+		return 0, false, syntaxErr(where, c)
+	}
+	s.out = append(s.out, ',')
+	if c, ok = s.skipSpace(); !ok {
+		return 0, false, s.eofErr()
+	}
+	return c, false, nil
 }
 
 // objectKey copies a key and its colon (the next byte is the key's opening quote).
@@ -128,20 +140,10 @@ func (s *scanner) container(open byte, depth int) error {
 		if err := s.value(depth + 1); err != nil {
 			return err
 		}
-		if c, ok = s.skipSpace(); !ok {
-			return s.eofErr()
-		}
-		s.pos++
-		if c == closer {
-			s.out = append(s.out, closer)
-			return nil
-		}
-		if c != ',' {
-			return syntaxErr("after a value", c)
-		}
-		s.out = append(s.out, ',')
-		if c, ok = s.skipSpace(); !ok {
-			return s.eofErr()
+		var done bool
+		var err error
+		if c, done, err = s.afterValue(closer, "after a value"); err != nil || done {
+			return err
 		}
 	}
 }
