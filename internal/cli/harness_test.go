@@ -476,3 +476,37 @@ func symlink(t *testing.T, target, link string) {
 		t.Skipf("no symbolic links here: %v", err)
 	}
 }
+
+// interruptBinary runs the compiled tool with args, SSL_CERT_FILE naming the emulator's CA,
+// sends it sig once the emulator has served downloads blobs, and returns its exit code, when
+// the signal was sent and what it wrote to stderr.
+func (h *harness) interruptBinary(bin string, downloads int, sig os.Signal, args ...string) (code int, sent time.Time, stderr *bytes.Buffer) {
+	h.t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "SSL_CERT_FILE=" + h.caFile()}
+	stderr = &bytes.Buffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		h.t.Fatal(err)
+	}
+	waitFor(h.t, func() bool { return h.srv.Stats().BlobDownloads >= downloads })
+	sent = time.Now()
+	_ = cmd.Process.Signal(sig)
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		h.t.Fatalf("after the signal: %v, want an exit code\n%s", err, stderr.String())
+	}
+	return ee.ExitCode(), sent, stderr
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 30 s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
