@@ -3,12 +3,19 @@ GO      ?= go
 BIN     ?= o365logfetch
 DEMO    ?= demo
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -s -w -X github.com/o365logfetch/o365logfetch/internal/cli.version=$(VERSION)
+# Every build of the tool (build, cross, release, package): static, without the C library, so it
+# starts on any Linux and in an empty container; no build paths, times or build id inside, so the
+# same commit gives the same bytes (the image's binary too). cmd/o365logfetch's static-build test
+# reads these three lines.
+BUILD_ENV     := CGO_ENABLED=0
+BUILD_FLAGS   := -trimpath
+BUILD_LDFLAGS := -s -w -buildid=
+LDFLAGS := $(BUILD_LDFLAGS) -X github.com/o365logfetch/o365logfetch/internal/cli.version=$(VERSION)
 
 .PHONY: build test vet staticcheck demo clean bench profile cross fuzz
 
 build:
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/o365logfetch
+	$(BUILD_ENV) $(GO) build $(BUILD_FLAGS) -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/o365logfetch
 
 vet:
 	$(GO) vet ./...
@@ -53,13 +60,41 @@ fuzz:
 	done
 
 # Release builds for every platform the tool runs on (CI builds them all).
+TARGETS ?= linux/amd64 linux/arm64 windows/amd64 darwin/amd64 darwin/arm64
 cross:
-	@for target in linux/amd64 linux/arm64 windows/amd64 darwin/amd64 darwin/arm64; do \
+	@for target in $(TARGETS); do \
 		os=$${target%/*}; arch=$${target#*/}; ext=; [ $$os = windows ] && ext=.exe; \
 		echo "build $$os/$$arch"; \
-		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' \
+		$(BUILD_ENV) GOOS=$$os GOARCH=$$arch $(GO) build $(BUILD_FLAGS) -ldflags '$(LDFLAGS)' \
 			-o dist/o365logfetch-$$os-$$arch$$ext ./cmd/o365logfetch || exit 1; \
 	done
+
+# ---- Distribution: packages and release archives in dist/ -------------------------------------
+# Every file time inside them is the commit time, so two runs on one commit give identical bytes.
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+# Package version: tag v1.2.3 gives 1.2.3, anything else 0.0.0.git<describe> (dpkg and rpm both
+# want a leading digit).
+PKG_VERSION ?= $(subst -,.,$(if $(shell echo '$(VERSION)' | grep -E '^v[0-9]'),$(patsubst v%,%,$(VERSION)),0.0.0.git$(VERSION)))
+PKG_ARCHES  := amd64 arm64
+
+.PHONY: package release
+# .deb and .rpm for each of PKG_ARCHES (nfpm is a tool of go.mod; see cmd/o365logfetch/package).
+package:
+	@$(MAKE) --no-print-directory cross TARGETS="$(addprefix linux/,$(PKG_ARCHES))"
+	@for arch in $(PKG_ARCHES); do for format in deb rpm; do \
+		PKG_ARCH=$$arch PKG_VERSION='$(PKG_VERSION)' SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) \
+			$(GO) tool nfpm package -f cmd/o365logfetch/package/nfpm.yaml -p $$format -t dist/ || exit 1; \
+	done; done
+
+# From an empty dist/: every platform's archive, the packages, and SHA256SUMS over them all.
+release:
+	rm -rf dist
+	@$(MAKE) --no-print-directory package
+	@$(MAKE) --no-print-directory cross
+	$(GO) run ./cmd/o365release -dist dist -version '$(VERSION)' -epoch $(SOURCE_DATE_EPOCH) \
+		-file README.md -file o365_logs.cfg -file .env.template \
+		-file LICENSE=cmd/o365logfetch/package/LICENSE $(TARGETS)
+# ------------------------------------------------------------------------------------------------
 
 # Performance against the emulator on loopback: the real binary next to a minimal downloader,
 # memory at 3x the data and for one 100 MB blob, pacing against a quota. A few minutes on 2 cores;
@@ -96,7 +131,7 @@ CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
 image:
 	@[ -n "$(CONTAINER)" ] || { echo "make image needs podman or docker"; exit 1; }
 	rm -rf dist/image && mkdir -p dist/image
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/image/o365logfetch ./cmd/o365logfetch
+	$(BUILD_ENV) $(GO) build $(BUILD_FLAGS) -ldflags '$(LDFLAGS)' -o dist/image/o365logfetch ./cmd/o365logfetch
 	cp $(CA_BUNDLE) dist/image/ca-certificates.crt
 	$(CONTAINER) build -f cmd/o365logfetch/package/Dockerfile -t $(IMAGE) dist/image
 

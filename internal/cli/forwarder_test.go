@@ -454,10 +454,21 @@ func (e *e2e) onDisk() map[string]int {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// A NUL byte is a hole written into the file: no rotation mode excuses it.
+		if i := bytes.IndexByte(data, 0); i >= 0 {
+			t.Errorf("%s holds a NUL byte at offset %d", de.Name(), i)
+		}
+		// The files the tool writes hold whole lines only. A copy made by copytruncate while
+		// a run wrote may end in part of a line: that is logrotate's window, counted below.
+		current := strings.HasSuffix(de.Name(), ".log")
 		for n, line := range splitLines(data) {
 			key, err := recordKey(line)
 			if err != nil {
-				t.Errorf("%s line %d on disk: %v", de.Name(), n+1, err)
+				if e.strict || current {
+					t.Errorf("%s line %d on disk: %v", de.Name(), n+1, err)
+				} else {
+					t.Logf("%s line %d on disk, cut by copytruncate's copy: %v", de.Name(), n+1, err)
+				}
 				continue
 			}
 			count[key]++
@@ -496,7 +507,7 @@ func (e *e2e) compare(served map[string]bool, got []string, onDisk map[string]in
 		key, err := recordKey(line)
 		if err != nil {
 			bad++
-			if e.strict {
+			if e.strict || strings.IndexByte(line, 0) >= 0 {
 				t.Errorf("rsyslog line %d: %v", n+1, err)
 			} else if bad <= 3 {
 				t.Logf("rsyslog line %d: %v", n+1, err)

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 
@@ -20,6 +21,9 @@ func warnLowSpace(log *slog.Logger, cfg *config.Config) {
 		{"timeKeeperLocation", cfg.StateDir},
 	} {
 		free, err := localfs.Free(d.dir)
+		if errors.Is(err, errors.ErrUnsupported) {
+			return
+		}
 		if err != nil {
 			log.Warn("free space unknown", "key", d.key, "dir", d.dir, "error", err)
 			continue

@@ -365,7 +365,9 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case <-t.C:
 		case <-r.Context().Done():
 			t.Stop()
-			return
+			// Abort, so that no answer goes out: a 200 written after the client gave up
+			// could still reach it, racing its own cancellation.
+			panic(http.ErrAbortHandler)
 		}
 	}
 

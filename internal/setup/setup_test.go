@@ -345,6 +345,23 @@ func TestConfigTemplateMatchesExample(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("template keys\n%v\nexample keys\n%v", got, want)
 	}
+	// The optional knobs are written with the example's values and comments: a default that
+	// changes in one place (initialLookback, say) must change in both.
+	if g, w := section(string(rendered), "[FETCH]"), section(string(example), "[FETCH]"); g != w {
+		t.Errorf("template [FETCH] section\n%s\nexample [FETCH] section\n%s", g, w)
+	}
+}
+
+// section is the text of an INI section, from its header to the next header or the end.
+func section(text, header string) string {
+	_, rest, ok := strings.Cut(text, "\n"+header+"\n")
+	if !ok {
+		return ""
+	}
+	if i := strings.Index(rest, "\n["); i >= 0 {
+		rest = rest[:i]
+	}
+	return strings.TrimSpace(rest)
 }
 
 // iniKeys lists "[section] key" for every key, commented-out ones included.

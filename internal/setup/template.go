@@ -69,7 +69,8 @@ timeKeeperLocation = {{ini .State}}
 # Blobs downloaded at once, across all content types.
 workers = 8
 # Where the very first run starts (no saved progress, no time.log): this long before now.
-initialLookback = 24h
+# With the overlap it makes one 23-hour listing window (the API refuses windows at its 24 h edge).
+initialLookback = 22h
 # Trailing period before the saved end listed again each run, to catch late-published content;
 # blobs already written are skipped.
 overlap = 1h
@@ -80,6 +81,8 @@ requestsPerMinute = 1200
 recordDedupHorizon = 24h
 # A single record larger than this many bytes fails its blob (it stays pending).
 maxRecordBytes = 16777216
+# Warn when the output or state filesystem has less free space than this many MiB (0: never).
+minFreeSpaceMB = 1024
 `))
 
 var envTemplate = template.Must(template.New("env").Funcs(template.FuncMap{"env": envValue}).Parse(

@@ -23,6 +23,12 @@ import (
 // newline: appending it would glue the next blob's first record to its last.
 var ErrPartialLine = errors.New("content does not end in a newline")
 
+// ErrTruncated is returned by Append when the file was truncated while the blob was being
+// written (logrotate's copytruncate during a run): the part written before the truncation is
+// in the rotated copy, the rest was taken out again, and the blob is written whole by a later
+// run.
+var ErrTruncated = errors.New("the file was truncated while a blob was appended (copytruncate rotation during a run)")
+
 // Writer appends whole blobs to <dir>/<name>.log. Safe for concurrent use: one
 // blob's lines are contiguous; lines of different blobs never interleave.
 type Writer struct {
@@ -48,11 +54,11 @@ func Open(dir, name string) (*Writer, error) {
 	path := filepath.Join(dir, layout.Output(name))
 	_, statErr := os.Lstat(path)
 	created := errors.Is(statErr, os.ErrNotExist)
-	// Not O_APPEND: Go (like Linux) cannot use copy_file_range into an
-	// O_APPEND file, and Append needs the starting offset anyway to undo a
-	// failed blob. Append seeks to the end under the mutex instead, which
-	// also follows a file truncated by copytruncate-style rotation.
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o640)
+	// O_APPEND (where the system keeps truncation possible on such a file, see appendFlag):
+	// every write lands at the end of the file as it is at that moment. Without it, a
+	// copytruncate rotation in the middle of a blob made the rest of the blob land at the old
+	// offset of an emptied file, behind a hole of NUL bytes that tailers read as data.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|appendFlag, 0o640)
 	if err != nil {
 		return nil, fmt.Errorf("open output: %w", err)
 	}
@@ -157,11 +163,27 @@ func (w *Writer) Append(r io.Reader) (n int64, err error) {
 	if err = localfs.Check("write", w.path); err == nil {
 		n, err = io.Copy(w.f, r)
 	}
+	// The offset after the copy is the end of what was written. Anything but before+n means
+	// the file was truncated under the copy, and only the bytes written after the truncation
+	// are in the file now, from its start: all of them (after == n) when it came before the
+	// first write, and then the blob is whole.
+	after, serr := w.f.Seek(0, io.SeekCurrent)
+	if err == nil {
+		err = serr
+	}
+	cut := serr == nil && after != before+n && after != n
+	if err == nil && cut {
+		err = ErrTruncated
+	}
 	if err == nil && n > 0 {
-		err = w.checkLastByte(before + n - 1)
+		err = w.checkLastByte(after - 1)
 	}
 	if err != nil {
-		if terr := w.undo(before); terr != nil {
+		start := before
+		if cut || (serr == nil && after == n && before != 0) {
+			start = max(0, after-n)
+		}
+		if terr := w.undo(start); terr != nil {
 			w.broken = fmt.Errorf("undoing a failed append: %w", terr)
 			return 0, fmt.Errorf("append %s: %w (and undoing it: %v; the file may end in a partial blob)", w.path, err, terr)
 		}
@@ -205,6 +227,9 @@ func (w *Writer) followRotation() error {
 func (w *Writer) checkLastByte(off int64) error {
 	var b [1]byte
 	if _, err := w.f.ReadAt(b[:], off); err != nil {
+		if errors.Is(err, io.EOF) { // emptied after the copy, before this read
+			return ErrTruncated
+		}
 		return err
 	}
 	if b[0] != '\n' {
@@ -213,11 +238,19 @@ func (w *Writer) checkLastByte(off int64) error {
 	return nil
 }
 
+// undo takes a failed blob out of the file again by cutting it back to size, but never
+// extends it: a truncation under the writer (copytruncate) may have left it shorter, and
+// extending it would write a hole of NUL bytes.
 func (w *Writer) undo(size int64) error {
+	fi, err := w.f.Stat()
+	if err != nil {
+		return err
+	}
+	size = min(size, fi.Size())
 	if err := w.f.Truncate(size); err != nil {
 		return err
 	}
-	_, err := w.f.Seek(size, io.SeekStart)
+	_, err = w.f.Seek(size, io.SeekStart)
 	return err
 }
 
@@ -266,6 +299,10 @@ func (w *Writer) Sync() error {
 	w.mu.Unlock()
 	err := f.Sync()
 	w.mu.Lock()
+	if err != nil && errors.Is(err, os.ErrClosed) && f != w.f {
+		// An append followed a rotation meanwhile: it fsynced this file before closing it.
+		err = nil
+	}
 	if err != nil {
 		w.broken = fmt.Errorf("fsync: %w", err)
 		return fmt.Errorf("sync %s: %w", w.path, err)

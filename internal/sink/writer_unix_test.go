@@ -3,6 +3,9 @@
 package sink
 
 import (
+	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -76,5 +79,78 @@ func TestAppendFollowsRenameRotation(t *testing.T) {
 		if got := readFile(t, path); got != "{\"Id\":\"b\"}\n" {
 			t.Errorf("create=%v: new file holds %q", create, got)
 		}
+	}
+}
+
+// truncatingReader yields its lines one by one and empties the file at path after the first
+// ones, as logrotate's copytruncate does to a file a run is appending to.
+type truncatingReader struct {
+	t     *testing.T
+	lines []string
+	path  string
+	after int // lines yielded before the truncation
+	n     int
+}
+
+func (r *truncatingReader) Read(p []byte) (int, error) {
+	if r.n == r.after {
+		if err := os.Truncate(r.path, 0); err != nil {
+			r.t.Fatal(err)
+		}
+		r.after = -1
+	}
+	if r.n == len(r.lines) {
+		return 0, io.EOF
+	}
+	n := copy(p, r.lines[r.n])
+	r.n++
+	return n, nil
+}
+
+func TestAppendTruncatedMidBlob(t *testing.T) {
+	// A copytruncate rotation in the middle of a blob: the file must hold no NUL bytes and no
+	// part of the blob afterwards, Append must say so, and the next blob starts the file.
+	for _, after := range []int{1, 3, 4} { // 4: after the whole blob, before it is checked
+		t.Run(fmt.Sprintf("after %d lines", after), func(t *testing.T) {
+			w := openWriter(t, t.TempDir(), "Audit.Exchange")
+			if _, err := w.Append(strings.NewReader("{\"Id\":\"old-1\"}\n{\"Id\":\"old-2\"}\n")); err != nil {
+				t.Fatal(err)
+			}
+			blob := &truncatingReader{t: t, path: w.Path(), after: after,
+				lines: []string{"{\"Id\":\"a\"}\n", "{\"Id\":\"b\"}\n", "{\"Id\":\"c\"}\n", "{\"Id\":\"d\"}\n"}}
+			n, err := w.Append(blob)
+			if !errors.Is(err, ErrTruncated) || n != 0 {
+				t.Fatalf("Append = %d, %v; want 0, ErrTruncated", n, err)
+			}
+			if got := readFile(t, w.Path()); got != "" {
+				t.Errorf("file after a blob cut by truncation = %q, want it empty", got)
+			}
+			if _, err := w.Append(strings.NewReader("{\"Id\":\"next\"}\n")); err != nil {
+				t.Fatal(err)
+			}
+			if got := readFile(t, w.Path()); got != "{\"Id\":\"next\"}\n" {
+				t.Errorf("file after the next blob = %q", got)
+			}
+			if size, err := w.Size(); err != nil || size != int64(len("{\"Id\":\"next\"}\n")) {
+				t.Errorf("Size() = %d, %v", size, err)
+			}
+		})
+	}
+}
+
+func TestAppendTruncatedBeforeBlob(t *testing.T) {
+	// A truncation after the writer found the end but before the blob's first byte: the whole
+	// blob lands at the start of the emptied file, which is a success.
+	w := openWriter(t, t.TempDir(), "Audit.Exchange")
+	if _, err := w.Append(strings.NewReader("{\"Id\":\"old\"}\n")); err != nil {
+		t.Fatal(err)
+	}
+	blob := &truncatingReader{t: t, path: w.Path(), lines: []string{"{\"Id\":\"a\"}\n", "{\"Id\":\"b\"}\n"}}
+	n, err := w.Append(blob)
+	if err != nil || n != 22 {
+		t.Fatalf("Append = %d, %v; want 22, nil", n, err)
+	}
+	if got := readFile(t, w.Path()); got != "{\"Id\":\"a\"}\n{\"Id\":\"b\"}\n" {
+		t.Errorf("file = %q", got)
 	}
 }
