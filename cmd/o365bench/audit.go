@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/o365logfetch/o365logfetch/internal/layout"
+
 	"github.com/o365logfetch/o365logfetch/internal/dedup"
 	"github.com/o365logfetch/o365logfetch/internal/emulator"
 	"github.com/o365logfetch/o365logfetch/internal/fetch"
@@ -49,7 +51,7 @@ func (b *bencher) runAudit(scale float64) (row, error) {
 	if err := os.MkdirAll(stateDir, 0o700); err != nil {
 		return r, err
 	}
-	ledger, err := dedup.OpenFile(stateDir, fetch.BlobsFileName, fetch.BlobsHorizon, now)
+	ledger, err := dedup.OpenFile(stateDir, layout.BlobLedger, fetch.BlobsHorizon, now)
 	if err != nil {
 		return r, err
 	}

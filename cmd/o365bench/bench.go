@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/o365logfetch/o365logfetch/internal/emulator"
+	"github.com/o365logfetch/o365logfetch/internal/layout"
 )
 
 // The workload of the issue: three busy content types, realistic 0.5–4 KB records, 20 ms per
@@ -335,31 +336,9 @@ func (b *bencher) setup(w *workload, perMinute int) error {
 	if err := os.WriteFile(key, append(append([]byte{}, b.cred.KeyPEM...), b.cred.CertPEM...), 0o600); err != nil {
 		return err
 	}
-	ec := srv.Config()
-	var types strings.Builder
-	for i, ct := range w.types {
-		fmt.Fprintf(&types, "type%d = %s\n", i, ct)
-	}
 	w.config = filepath.Join(w.dir, "o365_logs.cfg")
-	return os.WriteFile(w.config, fmt.Appendf(nil, `[API_SETTINGS]
-tenant = %s
-tenantId = %s
-clientId = %s
-authorityHostUrl = %s
-resource = %s
-privateKeyFile = %s
-
-[ContentTypes]
-%s
-[LOGGING]
-baseLogLocation = %s
-debugLogLocation = %s
-timeKeeperLocation = %s
-
-[FETCH]
-requestsPerMinute = %d
-`, ec.TenantDomain, ec.TenantID, ec.ClientID, srv.URL, srv.Resource(), key, types.String(),
-		filepath.Join(w.dir, "out"), filepath.Join(w.dir, "debug"), filepath.Join(w.dir, "state"), perMinute), 0o600)
+	cfg := srv.ClientConfig(emulator.ClientConfig{Dir: w.dir, KeyFile: key, Types: w.types, Fetch: fmt.Sprintf("requestsPerMinute = %d", perMinute)})
+	return os.WriteFile(w.config, []byte(cfg), 0o600)
 }
 
 // verify checks that every record the emulator serves is in its type's file exactly once, with
@@ -389,7 +368,7 @@ func verifyType(w workload, ct string) (int, int64, error) {
 	for _, id := range w.emu.RecordIDs(ct) {
 		want[id] = 0
 	}
-	f, err := os.Open(filepath.Join(w.dir, "out", ct+".log"))
+	f, err := os.Open(filepath.Join(w.dir, "out", layout.Output(ct)))
 	if err != nil {
 		return 0, 0, err
 	}

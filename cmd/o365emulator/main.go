@@ -21,7 +21,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
@@ -133,7 +132,7 @@ func serve(ctx context.Context, o options, stdout io.Writer) error {
 		blobs += len(s.Generate(ct, now.Add(-time.Duration(o.hours)*time.Hour), now, every, o.records))
 	}
 
-	cfg := configText(s, cred, dir)
+	cfg := s.ClientConfig(emulator.ClientConfig{Dir: dir, KeyFile: filepath.Join(dir, "app.pem"), Thumbprint: cred.Thumbprint, AutoStart: true})
 	files := []struct {
 		name string
 		data []byte
@@ -164,33 +163,4 @@ func serve(ctx context.Context, o options, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "# served: tokens=%d listings=%d pages=%d blobs=%d throttled=%d faults=%d\n",
 		st.TokensIssued, st.Listings, st.Pages, st.BlobDownloads, st.Throttled, st.Faults)
 	return nil
-}
-
-// configText is an o365_logs.cfg in the format of the old Python tool.
-func configText(s *emulator.Server, cred *emulator.AppCredential, dir string) string {
-	c := s.Config()
-	var b strings.Builder
-	fmt.Fprintf(&b, "[API_SETTINGS]\n")
-	fmt.Fprintf(&b, "tenant = %s\n", c.TenantDomain)
-	fmt.Fprintf(&b, "tenantId = %s\n", c.TenantID)
-	fmt.Fprintf(&b, "clientId = %s\n", c.ClientID)
-	fmt.Fprintf(&b, "authorityHostUrl = %s\n", s.URL)
-	fmt.Fprintf(&b, "resource = %s\n", s.Resource())
-	fmt.Fprintf(&b, "thumbprint = %s\n", cred.Thumbprint)
-	fmt.Fprintf(&b, "privateKeyFile = %s\n", filepath.Join(dir, "app.pem"))
-	fmt.Fprintf(&b, "activityApiRoot = %%(resource)s/api/v1.0/%%(tenantId)s/activity/feed\n")
-	fmt.Fprintf(&b, "autoStartSubscriptions = True\n")
-	fmt.Fprintf(&b, "\n[ContentTypes]\n")
-	keys := map[string]string{
-		"Audit.AzureActiveDirectory": "aad", "Audit.Exchange": "exchange", "Audit.SharePoint": "sharepoint",
-		"Audit.General": "general", "DLP.All": "dlp",
-	}
-	for _, ct := range emulator.ContentTypes {
-		fmt.Fprintf(&b, "%s = %s\n", keys[ct], ct)
-	}
-	fmt.Fprintf(&b, "\n[LOGGING]\n")
-	fmt.Fprintf(&b, "baseLogLocation = %s\n", filepath.Join(dir, "out"))
-	fmt.Fprintf(&b, "debugLogLocation = %s\n", filepath.Join(dir, "debug"))
-	fmt.Fprintf(&b, "timeKeeperLocation = %s\n", filepath.Join(dir, "state"))
-	return b.String()
 }

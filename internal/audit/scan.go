@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/o365logfetch/o365logfetch/internal/activity"
+	"github.com/o365logfetch/o365logfetch/internal/blob"
 	"github.com/o365logfetch/o365logfetch/internal/dedup"
 )
 
@@ -133,7 +134,7 @@ func byRecords(ctx context.Context, dl Downloader, files []string, want map[dedu
 				if err := dec.Decode(&rec); err != nil {
 					return err
 				}
-				id, ok := dedup.TopLevelID(rec)
+				id, ok := blob.LineID(rec)
 				if !ok {
 					idless = true // written whatever the record index says: it must have a line
 					continue
@@ -162,7 +163,7 @@ func byRecords(ctx context.Context, dl Downloader, files []string, want map[dedu
 	if len(records) == 0 {
 		return nil
 	}
-	recordID := func(line []byte) (string, bool) { return dedup.TopLevelID(line) }
+	recordID := blob.LineID
 	for _, f := range files {
 		if _, _, err := scanFile(f, records, recordID); err != nil {
 			return err

@@ -12,7 +12,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"strings"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 
 	"github.com/o365logfetch/o365logfetch/internal/exit"
+	"github.com/o365logfetch/o365logfetch/internal/localfs"
 )
 
 // Credential describes the loaded credential, for `check` and logs. It
@@ -143,7 +143,7 @@ func loadCredential(s Settings, now func() time.Time) (*loaded, error) {
 func readPEM(path, setting string) (*pemFile, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, &CredentialError{File: path, Msg: readProblem(err, setting)}
+		return nil, &CredentialError{File: path, Msg: localfs.ReadProblem(err, fmt.Sprintf("set %s in [API_SETTINGS] to the app's PEM file", setting))}
 	}
 	// A UTF-8 BOM (Windows editors) hides the first block from pem.Decode.
 	data = bytes.TrimPrefix(data, []byte("\ufeff"))
@@ -175,20 +175,6 @@ func readPEM(path, setting string) (*pemFile, error) {
 		return nil, &CredentialError{File: path, Msg: msg}
 	}
 	return f, nil
-}
-
-func readProblem(err error, setting string) string {
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Sprintf("no such file; set %s in [API_SETTINGS] to the app's PEM file", setting)
-	case errors.Is(err, fs.ErrPermission):
-		return "permission denied; the account running o365logfetch needs read access to it"
-	}
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		err = pe.Err // the path is named already
-	}
-	return "cannot read: " + err.Error()
 }
 
 func parseKey(b *pem.Block) (*rsa.PrivateKey, error) {

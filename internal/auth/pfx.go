@@ -11,6 +11,8 @@ import (
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 	"software.sslmate.com/src/go-pkcs12"
+
+	"github.com/o365logfetch/o365logfetch/internal/localfs"
 )
 
 // loadPFX reads a PKCS#12 file (what Windows and the Azure portal export)
@@ -19,7 +21,7 @@ import (
 func loadPFX(s Settings, now func() time.Time) (*loaded, error) {
 	data, err := os.ReadFile(s.PFXFile)
 	if err != nil {
-		return nil, &CredentialError{File: s.PFXFile, Msg: readProblem(err, "pfxFile")}
+		return nil, &CredentialError{File: s.PFXFile, Msg: localfs.ReadProblem(err, "set pfxFile in [API_SETTINGS] to the app's PFX file")}
 	}
 	key, leaf, chain, err := pkcs12.DecodeChain(data, s.PFXPassword)
 	if err != nil {

@@ -11,9 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/o365logfetch/o365logfetch/internal/layout"
+
 	"github.com/o365logfetch/o365logfetch/internal/dedup"
 	"github.com/o365logfetch/o365logfetch/internal/emulator"
-	"github.com/o365logfetch/o365logfetch/internal/fetch"
 	"github.com/o365logfetch/o365logfetch/internal/state"
 )
 
@@ -60,7 +61,7 @@ func (h *harness) audit(want int, args ...string) auditReport {
 // forgetBlobs takes blobs out of the ledger, as a damaged or restored state directory would.
 func (h *harness) forgetBlobs(ids ...string) {
 	h.t.Helper()
-	path := filepath.Join(h.state, fetch.BlobsFileName)
+	path := filepath.Join(h.state, layout.BlobLedger)
 	data, err := os.ReadFile(path)
 	if err != nil {
 		h.t.Fatal(err)

@@ -1,10 +1,7 @@
 package cli_test
 
 import (
-	"bytes"
-	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,47 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/o365logfetch/o365logfetch/internal/cli"
 	"github.com/o365logfetch/o365logfetch/internal/emulator"
 )
-
-// runApp runs the tool in-process with extra environment variables; runAppHTTP also with another
-// client (the proxy test).
-func (h *harness) runApp(env []string, args ...string) (code int, stdout, stderr string) {
-	h.t.Helper()
-	return h.runAppHTTP(h.srv.Client(), env, args...)
-}
-
-func (h *harness) runAppHTTP(hc *http.Client, env []string, args ...string) (code int, stdout, stderr string) {
-	h.t.Helper()
-	var out, errOut bytes.Buffer
-	app := cli.App{Env: env, Stdout: &out, Stderr: &errOut, HTTP: hc, Now: h.clock.Now, Retry: fastRetry}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	code = app.Run(ctx, append([]string{"--config", h.cfg}, args...))
-	return code, out.String(), errOut.String()
-}
-
-// editConfig rewrites the harness's config file.
-func (h *harness) editConfig(edit func(string) string) {
-	h.t.Helper()
-	data, err := os.ReadFile(h.cfg)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	writeFile(h.t, h.cfg, edit(string(data)))
-}
-
-// dropLine removes the config line starting with prefix.
-func dropLine(text, prefix string) string {
-	var keep []string
-	for _, l := range strings.Split(text, "\n") {
-		if !strings.HasPrefix(l, prefix) {
-			keep = append(keep, l)
-		}
-	}
-	return strings.Join(keep, "\n")
-}
 
 // normalizeCheck replaces what changes from run to run (paths, port, key material, times).
 func normalizeCheck(h *harness, out string) string {

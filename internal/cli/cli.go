@@ -71,19 +71,6 @@ func (a App) Run(ctx context.Context, args []string) int {
 	return code
 }
 
-// options are the parsed command line.
-type options struct {
-	configPath string
-	envFile    string
-	start, end string
-	command    []string // positional words: "subscriptions list", "version", ...
-	yes        bool     // confirms a destructive command (subscriptions stop)
-
-	summary     string // "", "text" or "json"
-	quiet       bool
-	metricsFile string
-}
-
 const usage = `o365logfetch pulls Microsoft 365 audit logs from the Office 365 Management Activity API and
 appends them as JSON lines to one file per content type (<baseLogLocation>/<ContentType>.log).
 
@@ -105,24 +92,31 @@ Usage:
                                                 and print the steps left in the Azure portal
                                                 (o365logfetch init --help lists its flags)
 
-Flags (before or after the command):
+Flags come before or after the command words. Each command takes only its own flags (and the
+global ones); a flag given to another command is refused.
+
+Global flags (every command):
   --config FILE     config file (default: $O365_MANAGEMENT_API_CONFIG, else ./o365_logs.cfg)
   --env-file FILE   .env file to read (default: ./.env when present); variables already set in
                     the environment win over the file
+  -h, --help        show this help
+
+Fetch flags (no command):
   --start TIME      backfill start; RFC 3339 (2026-11-25T09:00:00Z), YYYY-MM-DDTHH:MM:SS (UTC),
                     YYYY-MM-DD (UTC midnight) or epoch seconds
   --end TIME        backfill end (same forms; default: now)
   -s, --start_time, -e, --end_time
                     the previous tool's names of --start and --end
-  --yes             confirm subscriptions stop
-  --summary FORMAT  after a fetch, print the run summary: "text" on stderr, or "json" as one
+  --summary FORMAT  after the fetch, print the run summary: "text" on stderr, or "json" as one
                     object on stdout (default: text on stderr when it is a terminal, else none)
   --quiet           no progress bar and no summary on a terminal (warnings and errors still go
                     to stderr)
   --metrics-file FILE
-                    after a fetch, replace FILE with Prometheus metrics for node_exporter's
+                    after the fetch, replace FILE with Prometheus metrics for node_exporter's
                     textfile collector (last success time, records, bytes, failures, lag)
-  -h, --help        show this help
+
+subscriptions stop flags:
+  --yes             confirm: the content of the stopped period is lost
 
 Environment:
   O365_MANAGEMENT_API_CONFIG   config file path (--config wins)
@@ -139,45 +133,6 @@ Exit codes:
      (what was written is kept; make room and run again)
 `
 
-func parseArgs(args []string, helpOut io.Writer) (options, error) {
-	var o options
-	fs := flag.NewFlagSet("o365logfetch", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.StringVar(&o.configPath, "config", "", "")
-	fs.StringVar(&o.envFile, "env-file", "", "")
-	// -s/--start_time and -e/--end_time are the previous tool's names: cron lines and scripts
-	// written for it keep working.
-	for _, name := range []string{"start", "s", "start_time"} {
-		fs.StringVar(&o.start, name, "", "")
-	}
-	for _, name := range []string{"end", "e", "end_time"} {
-		fs.StringVar(&o.end, name, "", "")
-	}
-	fs.BoolVar(&o.yes, "yes", false, "")
-	fs.StringVar(&o.summary, "summary", "", "")
-	fs.BoolVar(&o.quiet, "quiet", false, "")
-	fs.StringVar(&o.metricsFile, "metrics-file", "", "")
-	// Flags may come before or after the command words: parse, take a word, parse the rest.
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprint(helpOut, usage)
-				return o, err
-			}
-			return o, &usageError{err.Error()}
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		o.command = append(o.command, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
-	if o.summary != "" && o.summary != "text" && o.summary != "json" {
-		return o, &usageError{fmt.Sprintf("--summary %q: want text or json", o.summary)}
-	}
-	return o, nil
-}
-
 func (a App) run(ctx context.Context, args []string) error {
 	if len(args) > 0 && args[0] == "init" {
 		return a.initCmd(ctx, args[1:]) // its own flags
@@ -185,53 +140,41 @@ func (a App) run(ctx context.Context, args []string) error {
 	if rest, ok := auditArgs(args); ok {
 		return a.auditCmd(ctx, rest) // its own flags
 	}
-	o, err := parseArgs(args, a.Stdout)
+	cl, err := parseArgs(args, a.Stdout)
 	if err != nil {
 		return err
 	}
-	if len(o.command) > 0 && o.command[0] == "help" {
+	switch cl.command {
+	case "help":
 		fmt.Fprint(a.Stdout, usage)
 		return nil
-	}
-	if len(o.command) > 0 && o.command[0] == "init" {
-		return &usageError{"init comes first and takes its own flags: o365logfetch init [flags]"}
-	}
-	if len(o.command) > 0 && o.command[0] == "audit" {
-		return &usageError{"audit takes its own flags after the word audit: o365logfetch [--config FILE] audit [flags] [TYPE...]"}
-	}
-	if len(o.command) > 0 && o.command[0] == "version" {
+	case "version":
 		fmt.Fprintln(a.Stdout, versionString())
 		return nil
 	}
 	var bf backfill
-	if o.start != "" || o.end != "" {
-		if len(o.command) > 0 {
-			return &usageError{"--start/--end apply to a fetch, not to " + strings.Join(o.command, " ")}
-		}
-		if bf, err = parseBackfill(o.start, o.end, a.Now()); err != nil {
+	if cl.fetch.start != "" || cl.fetch.end != "" {
+		if bf, err = parseBackfill(cl.fetch.start, cl.fetch.end, a.Now()); err != nil {
 			return err
 		}
 	}
-	getenv, err := loadEnv(o.envFile, a.Env)
+	getenv, err := loadEnv(cl.global.envFile, a.Env)
 	if err != nil {
 		return err
 	}
-	path := configFile(o.configPath, getenv)
-	if len(o.command) > 0 && o.command[0] == "check" {
+	path := configFile(cl.global.configPath, getenv)
+	if cl.command == "check" {
 		// check reports a config that does not load as its first ✘.
-		return a.check(ctx, path, getenv, o.command[1:])
+		return a.check(ctx, path, getenv)
 	}
 	cfg, err := config.Load(path, getenv)
 	if err != nil {
 		return err
 	}
-	switch {
-	case len(o.command) == 0:
-		return a.fetch(ctx, cfg, bf, o)
-	case o.command[0] == "subscriptions":
-		return a.subscriptions(ctx, cfg, o.command[1:], o.yes)
+	if cl.command == "subscriptions" {
+		return a.subscriptions(ctx, cfg, cl.subs)
 	}
-	return &usageError{fmt.Sprintf("unknown command %q", strings.Join(o.command, " "))}
+	return a.fetch(ctx, cfg, bf, cl.fetch)
 }
 
 // backfill is a --start/--end range; zero Start means a cron run.

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/o365logfetch/o365logfetch/internal/layout"
+
 	"github.com/o365logfetch/o365logfetch/internal/atomicfile"
 	"github.com/o365logfetch/o365logfetch/internal/audit"
 	"github.com/o365logfetch/o365logfetch/internal/config"
@@ -251,7 +253,7 @@ func (a App) auditOnce(ctx context.Context, cfg *config.Config, opts audit.Optio
 	if err != nil {
 		return nil, err
 	}
-	ledger, err := dedup.View(filepath.Join(cfg.StateDir, fetch.BlobsFileName), os.TempDir(), fetch.BlobsHorizon, a.Now())
+	ledger, err := dedup.View(filepath.Join(cfg.StateDir, layout.BlobLedger), os.TempDir(), fetch.BlobsHorizon, a.Now())
 	if err != nil {
 		return nil, err
 	}

@@ -2,10 +2,8 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
@@ -16,6 +14,7 @@ import (
 	"github.com/o365logfetch/o365logfetch/internal/activity"
 	"github.com/o365logfetch/o365logfetch/internal/auth"
 	"github.com/o365logfetch/o365logfetch/internal/config"
+	"github.com/o365logfetch/o365logfetch/internal/layout"
 	"github.com/o365logfetch/o365logfetch/internal/localfs"
 	"github.com/o365logfetch/o365logfetch/internal/state"
 )
@@ -80,10 +79,7 @@ func (e *checkError) Unwrap() error { return e.cause }
 // check walks the setup a run depends on, in the order a run meets it, and says how to fix each
 // problem. It writes nothing but a probe file it removes at once, and takes no lock: it may run
 // next to a cron run.
-func (a App) check(ctx context.Context, path string, getenv func(string) string, args []string) error {
-	if len(args) > 0 {
-		return &usageError{"check takes no arguments"}
-	}
+func (a App) check(ctx context.Context, path string, getenv func(string) string) error {
 	r := &checkReport{w: a.Stdout}
 	done := func() error {
 		if r.cause == nil {
@@ -126,12 +122,7 @@ func (a App) check(ctx context.Context, path string, getenv func(string) string,
 		created, err := probeDir(d.dir)
 		switch {
 		case err != nil:
-			var pe *fs.PathError
-			msg := err.Error()
-			if errors.As(err, &pe) {
-				msg = pe.Path + ": " + pe.Err.Error()
-			}
-			r.fail(d.key, &setupError{fmt.Errorf("[LOGGING] %s: %w", d.key, err)}, d.dir+" is not writable: "+msg,
+			r.fail(d.key, &setupError{fmt.Errorf("[LOGGING] %s: %w", d.key, err)}, err.Error(),
 				fmt.Sprintf("point %s in [LOGGING] at a directory the account running o365logfetch can write", d.key))
 		case created:
 			r.ok(d.key, d.dir+" does not exist yet; the first run creates it")
@@ -280,15 +271,15 @@ func (a App) checkRemote(ctx context.Context, r *checkReport, cfg *config.Config
 
 // checkProgress reads the saved progress without locking or creating anything.
 func (a App) checkProgress(r *checkReport, cfg *config.Config) {
-	if _, err := os.Stat(filepath.Join(cfg.StateDir, state.FileName)); err != nil {
-		if _, lerr := os.Stat(filepath.Join(cfg.StateDir, state.LegacyFileName)); lerr != nil {
+	if _, err := os.Stat(filepath.Join(cfg.StateDir, layout.StateFile)); err != nil {
+		if _, lerr := os.Stat(filepath.Join(cfg.StateDir, layout.LegacyStateFile)); lerr != nil {
 			r.ok("progress", fmt.Sprintf("nothing saved yet; the first run starts %s back (initialLookback)", cfg.InitialLookback))
 			return
 		}
 	}
 	st, err := state.Open(cfg.StateDir)
 	if err != nil {
-		r.fail("progress", err, err.Error(), "see the message; the state file is "+filepath.Join(cfg.StateDir, state.FileName))
+		r.fail("progress", err, err.Error(), "see the message; the state file is "+filepath.Join(cfg.StateDir, layout.StateFile))
 		return
 	}
 	now := a.Now().UTC()
@@ -314,35 +305,6 @@ func (a App) checkProgress(r *checkReport, cfg *config.Config) {
 			r.ok(step, detail)
 		}
 	}
-}
-
-// probeDir tells whether a run can write in dir: it creates and removes a file there (root
-// ignores permission bits, so only a real write tells), or, when dir does not exist yet, in the
-// nearest existing parent, which the run would create it in.
-func probeDir(dir string) (willCreate bool, err error) {
-	fi, err := os.Stat(dir)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return false, err
-		}
-		if _, err := probeDir(parent); err != nil {
-			return false, err
-		}
-		return true, nil
-	case err != nil:
-		return false, err
-	case !fi.IsDir():
-		return false, fmt.Errorf("%s is not a directory", dir)
-	}
-	f, err := os.CreateTemp(dir, ".o365logfetch-check-*")
-	if err != nil {
-		return false, err
-	}
-	name := f.Name()
-	f.Close()
-	return false, os.Remove(name)
 }
 
 func flattenErrors(err error) []error {

@@ -21,7 +21,7 @@ import (
 // fetch runs one fetch (a cron run, or a backfill when bf is set) and reports on it: the
 // summary in the debug log, on a terminal or as JSON, and the metrics file. Under cron nothing
 // but warnings and errors is printed: cron mails any output.
-func (a App) fetch(ctx context.Context, cfg *config.Config, bf backfill, o options) error {
+func (a App) fetch(ctx context.Context, cfg *config.Config, bf backfill, o fetchOptions) error {
 	if o.metricsFile != "" {
 		// Found now rather than after a long run whose metrics could not be written.
 		if fi, err := os.Stat(filepath.Dir(o.metricsFile)); err != nil || !fi.IsDir() {

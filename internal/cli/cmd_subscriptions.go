@@ -11,39 +11,38 @@ import (
 	"github.com/o365logfetch/o365logfetch/internal/config"
 )
 
-func (a App) subscriptions(ctx context.Context, cfg *config.Config, args []string, yes bool) error {
-	if len(args) == 0 {
+func (a App) subscriptions(ctx context.Context, cfg *config.Config, o subscriptionsOptions) error {
+	switch o.action {
+	case "":
 		return &usageError{"subscriptions needs a command: list, start or stop"}
-	}
-	switch args[0] {
 	case "list":
-		if len(args) > 1 {
+		if len(o.types) > 0 {
 			return &usageError{"subscriptions list takes no arguments"}
 		}
 		return a.subscriptionsList(ctx, cfg)
 	case "start":
-		types, err := pickTypes(args[1:], cfg.ContentTypes)
+		types, err := pickTypes(o.types, cfg.ContentTypes)
 		if err != nil {
 			return err
 		}
 		return a.subscriptionsStart(ctx, cfg, types)
 	case "stop":
 		// Never the configured types by default: stopping is destructive, so every type is named.
-		if len(args) == 1 {
+		if len(o.types) == 0 {
 			return &usageError{"subscriptions stop needs the content types to stop, e.g. subscriptions stop --yes Audit.General"}
 		}
-		types, err := pickTypes(args[1:], nil)
+		types, err := pickTypes(o.types, nil)
 		if err != nil {
 			return err
 		}
-		if !yes {
+		if !o.yes {
 			return &usageError{fmt.Sprintf("subscriptions stop %s: stopping discards the content of the stopped period "+
 				"(Microsoft keeps nothing for it, and a restarted subscription can take up to 12 hours to yield content again); "+
 				"add --yes to confirm", strings.Join(types, " "))}
 		}
 		return a.subscriptionsStop(ctx, cfg, types)
 	}
-	return &usageError{fmt.Sprintf("unknown subscriptions command %q: want list, start or stop", args[0])}
+	return &usageError{fmt.Sprintf("unknown subscriptions command %q: want list, start or stop", o.action)}
 }
 
 func pickTypes(args, configured []string) ([]string, error) {
@@ -103,36 +102,41 @@ func (a App) subscriptionsList(ctx context.Context, cfg *config.Config) error {
 }
 
 func (a App) subscriptionsStart(ctx context.Context, cfg *config.Config, types []string) error {
-	s, err := a.connect(cfg)
-	if err != nil {
-		return err
-	}
-	defer s.close()
-	for _, ct := range types {
+	return a.eachSubscription(ctx, cfg, types, func(s *session, ct string) (string, error) {
 		sub, err := s.api.Start(ctx, ct)
 		if err != nil {
-			return err
+			return "", err
 		}
-		fmt.Fprintf(a.Stdout, "%s: %s\n", ct, sub.Status)
-	}
-	fmt.Fprintln(a.Stdout, "A new subscription can take up to 12 hours to yield its first content; Microsoft allows one start per 15 minutes.")
-	return nil
+		return sub.Status, nil
+	}, "A new subscription can take up to 12 hours to yield its first content; Microsoft allows one start per 15 minutes.")
 }
 
 func (a App) subscriptionsStop(ctx context.Context, cfg *config.Config, types []string) error {
+	return a.eachSubscription(ctx, cfg, types, func(s *session, ct string) (string, error) {
+		if err := s.api.Stop(ctx, ct); err != nil {
+			return "", err
+		}
+		s.log.Warn("subscription stopped; content of the stopped period is not collected", "content_type", ct)
+		return "stopped", nil
+	}, "Content of a stopped period is gone for good. Start again with 'o365logfetch subscriptions start TYPE'; "+
+		"a restarted subscription can take up to 12 hours to yield content, and Microsoft allows one start per 15 minutes.")
+}
+
+// eachSubscription changes the subscription of each type in turn, printing each new status
+// and then note; it stops at the first error.
+func (a App) eachSubscription(ctx context.Context, cfg *config.Config, types []string, change func(*session, string) (string, error), note string) error {
 	s, err := a.connect(cfg)
 	if err != nil {
 		return err
 	}
 	defer s.close()
 	for _, ct := range types {
-		if err := s.api.Stop(ctx, ct); err != nil {
+		status, err := change(s, ct)
+		if err != nil {
 			return err
 		}
-		s.log.Warn("subscription stopped; content of the stopped period is not collected", "content_type", ct)
-		fmt.Fprintf(a.Stdout, "%s: stopped\n", ct)
+		fmt.Fprintf(a.Stdout, "%s: %s\n", ct, status)
 	}
-	fmt.Fprintln(a.Stdout, "Content of a stopped period is gone for good. Start again with 'o365logfetch subscriptions start TYPE'; "+
-		"a restarted subscription can take up to 12 hours to yield content, and Microsoft allows one start per 15 minutes.")
+	fmt.Fprintln(a.Stdout, note)
 	return nil
 }

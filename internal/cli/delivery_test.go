@@ -208,47 +208,6 @@ var (
 	binErr  error
 )
 
-// buildBinary compiles o365logfetch once per test binary.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "o365logfetch-test-")
-		if err != nil {
-			binErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "o365logfetch")
-		out, err := exec.Command("go", "build", "-o", binPath, "github.com/o365logfetch/o365logfetch/cmd/o365logfetch").CombinedOutput()
-		if err != nil {
-			binErr = errors.New(string(out))
-		}
-	})
-	if binErr != nil {
-		t.Fatalf("go build: %v", binErr)
-	}
-	return binPath
-}
-
-func containsID(recs []map[string]any, id string) bool {
-	for _, r := range recs {
-		if r["Id"] == id {
-			return true
-		}
-	}
-	return false
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 30 s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // Progress older than the 7-day edge: the unreachable period is reported with its exact range,
 // the run fetches what can still be had and exits 1.
 func TestProgressPastSevenDaysIsReportedLost(t *testing.T) {
@@ -374,21 +333,9 @@ func TestSIGTERMStopsPromptlyAndKeepsProgress(t *testing.T) {
 	now := time.Now()
 	h.srv.Generate("Audit.Exchange", now.Add(-10*time.Hour), now.Add(-time.Minute), 3*time.Minute, 3)
 	h.srv.SetFaults(emulator.Faults{Latency: 40 * time.Millisecond})
-	ca := h.caFile()
-	cmd := exec.Command(bin, "--config", h.cfg)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "SSL_CERT_FILE=" + ca}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, func() bool { return h.srv.Stats().BlobDownloads >= 5 })
-	stopped := time.Now()
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	err := cmd.Wait()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
-		t.Fatalf("after SIGTERM: %v, want exit 1\n%s", err, stderr.String())
+	code, stopped, stderr := h.interruptBinary(bin, 5, syscall.SIGTERM, "--config", h.cfg)
+	if code != 1 {
+		t.Fatalf("after SIGTERM: exit %d, want 1\n%s", code, stderr.String())
 	}
 	if d := time.Since(stopped); d > 10*time.Second {
 		t.Errorf("the run took %v to stop", d)
@@ -453,22 +400,10 @@ func TestSIGINTStopsALongBackfill(t *testing.T) {
 		h.srv.Generate(ct, start.Add(time.Minute), now.Add(-time.Minute), 20*time.Minute, 3)
 	}
 	h.srv.SetFaults(emulator.Faults{Latency: 40 * time.Millisecond})
-	ca := h.caFile()
 	args := []string{"--config", h.cfg, "--start", start.Format(time.RFC3339), "--end", now.UTC().Truncate(time.Second).Format(time.RFC3339)}
-	cmd := exec.Command(bin, args...)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "SSL_CERT_FILE=" + ca}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, func() bool { return h.srv.Stats().BlobDownloads >= 20 })
-	stopped := time.Now()
-	_ = cmd.Process.Signal(os.Interrupt)
-	err := cmd.Wait()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != cli.ExitIncomplete {
-		t.Fatalf("after SIGINT: %v, want exit 1\n%s", err, stderr.String())
+	code, stopped, stderr := h.interruptBinary(bin, 20, os.Interrupt, args...)
+	if code != cli.ExitIncomplete {
+		t.Fatalf("after SIGINT: exit %d, want 1\n%s", code, stderr.String())
 	}
 	if d := time.Since(stopped); d > 5*time.Second {
 		t.Errorf("the backfill took %v to stop", d)

@@ -126,16 +126,4 @@ func TestLockedRunExitsFour(t *testing.T) {
 	}
 }
 
-func replaceInFile(t *testing.T, path, old, new string) {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(string(data), old) {
-		t.Fatalf("%s has no %q", path, old)
-	}
-	writeFile(t, path, strings.Replace(string(data), old, new, 1))
-}
-
 func lockFor(dir string) (*state.RunLock, error) { return state.Lock(dir) }

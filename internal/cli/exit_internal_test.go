@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/o365logfetch/o365logfetch/internal/layout"
+
 	"github.com/o365logfetch/o365logfetch/internal/activity"
 	"github.com/o365logfetch/o365logfetch/internal/auth"
 	"github.com/o365logfetch/o365logfetch/internal/config"
@@ -56,26 +58,26 @@ func TestExitCodes(t *testing.T) {
 		}, ExitUsage},
 		{"state file unreadable", func(t *testing.T) error {
 			dir := t.TempDir()
-			writeTestFile(t, filepath.Join(dir, state.FileName), "{not json")
+			writeTestFile(t, filepath.Join(dir, layout.StateFile), "{not json")
 			_, err := state.Open(dir)
 			return err
 		}, ExitUsage},
 		{"state file from a newer version", func(t *testing.T) error {
 			dir := t.TempDir()
-			writeTestFile(t, filepath.Join(dir, state.FileName), `{"version": 99, "types": {}}`)
+			writeTestFile(t, filepath.Join(dir, layout.StateFile), `{"version": 99, "types": {}}`)
 			_, err := state.Open(dir)
 			return err
 		}, ExitUsage},
 		{"record index damaged", func(t *testing.T) error {
 			dir := t.TempDir()
-			writeTestFile(t, filepath.Join(dir, dedup.FileName), "this is no index at all, just text\n")
+			writeTestFile(t, filepath.Join(dir, layout.RecordIndex), "this is no index at all, just text\n")
 			_, err := dedup.Open(dir, fetch.DefaultRecordHorizon, time.Now())
 			return err
 		}, ExitUsage},
 		{"blob ledger damaged", func(t *testing.T) error {
 			dir := t.TempDir()
-			writeTestFile(t, filepath.Join(dir, fetch.BlobsFileName), "this is no ledger at all, just text\n")
-			_, err := dedup.OpenFile(dir, fetch.BlobsFileName, fetch.DefaultRecordHorizon, time.Now())
+			writeTestFile(t, filepath.Join(dir, layout.BlobLedger), "this is no ledger at all, just text\n")
+			_, err := dedup.OpenFile(dir, layout.BlobLedger, fetch.DefaultRecordHorizon, time.Now())
 			return err
 		}, ExitUsage},
 

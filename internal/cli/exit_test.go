@@ -6,10 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/o365logfetch/o365logfetch/internal/layout"
+
 	"github.com/o365logfetch/o365logfetch/internal/cli"
-	"github.com/o365logfetch/o365logfetch/internal/dedup"
-	"github.com/o365logfetch/o365logfetch/internal/fetch"
-	"github.com/o365logfetch/o365logfetch/internal/state"
 )
 
 // A file in the timekeeper directory that this build cannot use is the user's to fix: a run
@@ -19,9 +18,9 @@ func TestUnusableStateFilesExitUsage(t *testing.T) {
 	tests := []struct {
 		name, file, content, says string
 	}{
-		{"state from a newer version", state.FileName, `{"version": 99, "types": {}}`, "run the newer release"},
-		{"record index damaged", dedup.FileName, "not an index\n", "move it aside"},
-		{"blob ledger damaged", fetch.BlobsFileName, "not a ledger\n", "move it aside"},
+		{"state from a newer version", layout.StateFile, `{"version": 99, "types": {}}`, "run the newer release"},
+		{"record index damaged", layout.RecordIndex, "not an index\n", "move it aside"},
+		{"blob ledger damaged", layout.BlobLedger, "not a ledger\n", "move it aside"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -4,7 +4,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -179,5 +178,3 @@ func TestExpiredBlobIsReportedOthersArrive(t *testing.T) {
 		t.Errorf("lines = %d, want %d", got, 2*(len(blobs)-1))
 	}
 }
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) + "\n" }

@@ -1,57 +1,12 @@
 package cli_test
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/o365logfetch/o365logfetch/internal/cli"
 	"github.com/o365logfetch/o365logfetch/internal/emulator"
 )
-
-// runWith runs the tool in-process with an environment.
-func (h *harness) runWith(env []string, args ...string) (code int, stdout, stderr string) {
-	h.t.Helper()
-	var out, errOut bytes.Buffer
-	app := cli.App{Env: env, Stdout: &out, Stderr: &errOut, HTTP: h.srv.Client(), Now: h.clock.Now, Retry: fastRetry}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	code = app.Run(ctx, append([]string{"--config", h.cfg}, args...))
-	return code, out.String(), errOut.String()
-}
-
-// savedType is a content type's part of the state file, as far as these tests look.
-type savedType struct {
-	End     time.Time                  `json:"end"`
-	Pending map[string]json.RawMessage `json:"pending"`
-}
-
-func (h *harness) saved(contentType string) savedType {
-	h.t.Helper()
-	data, err := os.ReadFile(filepath.Join(h.state, "o365logfetch-state.json"))
-	if os.IsNotExist(err) {
-		return savedType{}
-	}
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	var st struct {
-		Types map[string]savedType `json:"types"`
-	}
-	if err := json.Unmarshal(data, &st); err != nil {
-		h.t.Fatalf("state file: %v\n%s", err, data)
-	}
-	return st.Types[contentType]
-}
-
-// otherOrigin names the emulator by another name: a request that followed it would arrive
-// (the certificate covers localhost) and show up with that Host.
-func otherOrigin(h *harness) string { return strings.Replace(h.srv.URL, "127.0.0.1", "localhost", 1) }
 
 // onlyOwnHost fails if any request reached the emulator under another name than the
 // configured one: the token went somewhere it must not.

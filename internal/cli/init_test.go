@@ -1,8 +1,6 @@
 package cli_test
 
 import (
-	"bytes"
-	"context"
 	"crypto/sha1"
 	"crypto/x509"
 	"encoding/hex"
@@ -36,12 +34,9 @@ func initHarness(t *testing.T) *harness {
 func (h *harness) runInit(args ...string) (code int, stdout, stderr string) {
 	h.t.Helper()
 	ec := h.srv.Emulator.Config()
-	var out, errOut bytes.Buffer
-	app := cli.App{Stdout: &out, Stderr: &errOut, Now: h.clock.Now}
 	base := []string{"init", "--dir", h.dir, "--tenant", ec.TenantDomain, "--tenant-id", ec.TenantID, "--client-id", ec.ClientID,
 		"--authority-host", h.srv.URL, "--resource", h.srv.Resource(), "--key-bits", "2048"}
-	code = app.Run(context.Background(), append(base, args...))
-	return code, out.String(), errOut.String()
+	return h.invoke(runOpts{}, append(base, args...))
 }
 
 // uploadCert registers a certificate file with the emulated app registration, as the portal's
@@ -151,16 +146,15 @@ func TestInitRenewCert(t *testing.T) {
 	}
 	written := snapshot(t, h.dir)
 
-	var out, errOut bytes.Buffer
-	app := cli.App{Stdout: &out, Stderr: &errOut, Now: h.clock.Now}
-	if code := app.Run(context.Background(), []string{"init", "--renew-cert", "--config", h.cfg}); code != 0 {
-		t.Fatalf("init --renew-cert: exit %d\n%s%s", code, out.String(), errOut.String())
+	code, steps, stderr := h.invoke(runOpts{}, []string{"init", "--renew-cert", "--config", h.cfg})
+	if code != 0 {
+		t.Fatalf("init --renew-cert: exit %d\n%s%s", code, steps, stderr)
 	}
 	stem := filepath.Join(h.dir, "app-"+h.clock.Now().UTC().Format("20060102"))
 	newCert := h.uploadCert(stem + ".cer")
 	for _, want := range []string{"privateKeyFile = " + stem + ".pem", "thumbprint = " + certThumbprint(newCert), "cloud: custom endpoints"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("renewal steps lack %q:\n%s", want, out.String())
+		if !strings.Contains(steps, want) {
+			t.Errorf("renewal steps lack %q:\n%s", want, steps)
 		}
 	}
 	for name, data := range snapshot(t, h.dir) {

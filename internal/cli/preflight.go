@@ -11,14 +11,14 @@ import (
 	"strings"
 
 	"github.com/o365logfetch/o365logfetch/internal/config"
-	"github.com/o365logfetch/o365logfetch/internal/state"
+	"github.com/o365logfetch/o365logfetch/internal/layout"
 )
 
 // preflight checks the local paths before anything is fetched or written, so that a problem
 // stops the run with a clear message instead of surfacing halfway through it:
 //
 //   - a directory that exists must be a directory the tool can write to;
-//   - a file the tool writes (output, debug log, state, lock) must be a regular file the tool
+//   - a file the tool writes (output, debug log, state, lock, record index, blob ledger) must be a regular file the tool
 //     can write to. A symbolic link there is followed only when it stays in the same
 //     directory: a link elsewhere would make the tool append audit records to, or replace,
 //     whatever it points at (a link planted by someone who can write to the directory).
@@ -28,15 +28,15 @@ import (
 func preflight(cfg *config.Config, stderr io.Writer) error {
 	outputs := make([]string, 0, len(cfg.ContentTypes))
 	for _, ct := range cfg.ContentTypes {
-		outputs = append(outputs, cfg.OutputName(ct)+".log")
+		outputs = append(outputs, layout.Output(cfg.OutputName(ct)))
 	}
 	for _, d := range []struct {
 		key, dir string
 		files    []string
 	}{
-		{"debugLogLocation", cfg.DebugLogDir, []string{"debug.log"}},
+		{"debugLogLocation", cfg.DebugLogDir, []string{layout.DebugLog}},
 		{"baseLogLocation", cfg.BaseLogDir, outputs},
-		{"timeKeeperLocation", cfg.StateDir, []string{state.FileName, state.LockFileName}},
+		{"timeKeeperLocation", cfg.StateDir, layout.StateFiles()},
 	} {
 		if err := checkDir(d.dir, d.files); err != nil {
 			return &setupError{fmt.Errorf("[LOGGING] %s: %w", d.key, err)}
@@ -68,14 +68,14 @@ func renamedOutputs(cfg *config.Config, log interface{ Warn(string, ...any) }) {
 		if name == ct {
 			continue
 		}
-		canonical, err := os.Stat(filepath.Join(cfg.BaseLogDir, ct+".log"))
+		canonical, err := os.Stat(filepath.Join(cfg.BaseLogDir, layout.Output(ct)))
 		if err != nil {
 			continue
 		}
-		if configured, err := os.Stat(filepath.Join(cfg.BaseLogDir, name+".log")); err == nil && os.SameFile(canonical, configured) {
+		if configured, err := os.Stat(filepath.Join(cfg.BaseLogDir, layout.Output(name))); err == nil && os.SameFile(canonical, configured) {
 			continue // a file system that ignores case: one file
 		}
-		log.Warn(fmt.Sprintf("%s records are written to %s.log, as [ContentTypes] spells the type; %s.log was written by an earlier version: point forwarders at the new file and move the old one away, or spell the type %s in the config", ct, name, ct, ct))
+		log.Warn(fmt.Sprintf("%s records are written to %s, as [ContentTypes] spells the type; %s was written by an earlier version: point forwarders at the new file and move the old one away, or spell the type %s in the config", ct, layout.Output(name), layout.Output(ct), ct))
 	}
 }
 
@@ -97,24 +97,12 @@ func credentialFiles(cfg *config.Config) []credentialFile {
 }
 
 // checkDir checks a directory the tool writes to, and the files it writes there. A directory
-// that does not exist yet is fine: it is created with the right mode.
+// that does not exist yet is fine where the run can create it.
 func checkDir(dir string, files []string) error {
-	fi, err := os.Stat(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
+	created, err := probeDir(dir)
+	if err != nil || created {
 		return err
 	}
-	if !fi.IsDir() {
-		return fmt.Errorf("%s is not a directory", dir)
-	}
-	probe, err := os.CreateTemp(dir, ".o365logfetch-probe-*")
-	if err != nil {
-		return fmt.Errorf("directory %s is not writable: %w", dir, cause(err))
-	}
-	probe.Close()
-	os.Remove(probe.Name())
 	realDir, err := filepath.EvalSymlinks(dir)
 	if err != nil {
 		return err
@@ -125,6 +113,35 @@ func checkDir(dir string, files []string) error {
 		}
 	}
 	return nil
+}
+
+// probeDir tells whether a run can write in dir: it creates and removes a file there (root
+// ignores permission bits, so only a real write tells), or, when dir does not exist yet, in the
+// nearest existing parent, which the run would create it in.
+func probeDir(dir string) (willCreate bool, err error) {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return false, err
+		}
+		if _, err := probeDir(parent); err != nil {
+			return false, err
+		}
+		return true, nil
+	case err != nil:
+		return false, err
+	case !fi.IsDir():
+		return false, fmt.Errorf("%s is not a directory", dir)
+	}
+	f, err := os.CreateTemp(dir, layout.ProbePattern)
+	if err != nil {
+		return false, fmt.Errorf("directory %s is not writable: %w", dir, cause(err))
+	}
+	name := f.Name()
+	f.Close()
+	return false, os.Remove(name)
 }
 
 // checkFile checks one file the tool appends to or replaces; a missing one is created later.

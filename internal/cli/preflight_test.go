@@ -12,23 +12,12 @@ import (
 // the run with exit 2 before anything is fetched, and the link's target is left untouched.
 func TestPreflightRefusesUnsafePaths(t *testing.T) {
 	const ct = "Audit.Exchange"
-	tests := []struct {
+	type test struct {
 		name    string
 		arrange func(t *testing.T, h *harness, outside string)
 		want    string
-	}{
-		{"output file links outside its directory", func(t *testing.T, h *harness, outside string) {
-			mkdir(t, h.out)
-			symlink(t, outside, filepath.Join(h.out, ct+".log"))
-		}, "outside"},
-		{"debug log links outside its directory", func(t *testing.T, h *harness, outside string) {
-			mkdir(t, h.debug)
-			symlink(t, outside, filepath.Join(h.debug, "debug.log"))
-		}, "debug.log is a symbolic link"},
-		{"state file links outside its directory", func(t *testing.T, h *harness, outside string) {
-			mkdir(t, h.state)
-			symlink(t, outside, filepath.Join(h.state, "o365logfetch-state.json"))
-		}, "timeKeeperLocation"},
+	}
+	tests := []test{
 		{"lock file is a dangling link", func(t *testing.T, h *harness, _ string) {
 			mkdir(t, h.state)
 			symlink(t, filepath.Join(h.dir, "nowhere"), filepath.Join(h.state, "o365logfetch.lock"))
@@ -49,6 +38,22 @@ func TestPreflightRefusesUnsafePaths(t *testing.T) {
 			}
 			t.Cleanup(func() { os.Chmod(h.out, 0o700) })
 		}, "not writable"},
+	}
+	// Every file the tool writes, each in its own directory, as a link planted to elsewhere.
+	for _, f := range []struct {
+		what, name string
+		dir        func(h *harness) string
+	}{
+		{"output file", ct + ".log", func(h *harness) string { return h.out }},
+		{"debug log", "debug.log", func(h *harness) string { return h.debug }},
+		{"state file", "o365logfetch-state.json", func(h *harness) string { return h.state }},
+		{"record index", "o365logfetch-records.idx", func(h *harness) string { return h.state }},
+		{"blob ledger", "o365logfetch-blobs.idx", func(h *harness) string { return h.state }},
+	} {
+		tests = append(tests, test{f.what + " links outside its directory", func(t *testing.T, h *harness, outside string) {
+			mkdir(t, f.dir(h))
+			symlink(t, outside, filepath.Join(f.dir(h), f.name))
+		}, f.name + " is a symbolic link to "})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -119,19 +124,5 @@ func TestPreflightWarnsOfReadableKey(t *testing.T) {
 				t.Errorf("warning shown = %v, want %v\nstderr:\n%s", got, tt.warn, stderr)
 			}
 		})
-	}
-}
-
-func mkdir(t *testing.T, dir string) {
-	t.Helper()
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func symlink(t *testing.T, target, link string) {
-	t.Helper()
-	if err := os.Symlink(target, link); err != nil {
-		t.Skipf("no symbolic links here: %v", err)
 	}
 }

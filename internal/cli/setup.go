@@ -14,6 +14,7 @@ import (
 	"github.com/o365logfetch/o365logfetch/internal/activity"
 	"github.com/o365logfetch/o365logfetch/internal/auth"
 	"github.com/o365logfetch/o365logfetch/internal/config"
+	"github.com/o365logfetch/o365logfetch/internal/layout"
 )
 
 // session is what every API command needs: a logger writing debug.log (and warnings to
@@ -46,7 +47,7 @@ func (a App) connect(cfg *config.Config) (*session, error) {
 		return nil, &setupError{fmt.Errorf("[LOGGING] debugLogLocation: %w", err)}
 	}
 	s := &session{}
-	logPath := filepath.Join(cfg.DebugLogDir, "debug.log")
+	logPath := filepath.Join(cfg.DebugLogDir, layout.DebugLog)
 	logFile, err := os.OpenFile(logPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
 	if err != nil {
 		return nil, &setupError{fmt.Errorf("debug log: %w", err)}

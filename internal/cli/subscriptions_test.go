@@ -48,26 +48,6 @@ func TestSubscriptionsStart(t *testing.T) {
 	}
 }
 
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs; if intended, run with -update\n got:\n%s\nwant:\n%s", name, got, want)
-	}
-}
-
 func TestSubscriptionsStop(t *testing.T) {
 	tests := []struct {
 		name   string

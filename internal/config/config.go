@@ -14,7 +14,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net/url"
 	"os"
@@ -26,6 +25,7 @@ import (
 	"unicode"
 
 	"github.com/o365logfetch/o365logfetch/internal/exit"
+	"github.com/o365logfetch/o365logfetch/internal/localfs"
 )
 
 // Config is the effective configuration of one run.
@@ -152,7 +152,7 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, &Error{File: path, Msg: readProblem(err)}
+		return nil, &Error{File: path, Msg: localfs.ReadProblem(err, "choose the configuration with --config or "+envConfig)}
 	}
 	f, err := parseINI(data)
 	if err != nil {
@@ -164,20 +164,6 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 		return nil, errors.Join(l.errs...)
 	}
 	return c, nil
-}
-
-func readProblem(err error) string {
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Sprintf("no such file; choose the configuration with --config or %s", envConfig)
-	case errors.Is(err, fs.ErrPermission):
-		return "permission denied; the account running o365logfetch must be able to read it"
-	}
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		err = pe.Err // the path is already named
-	}
-	return "cannot read: " + err.Error()
 }
 
 type loader struct {

@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"os"
 	"strings"
+
+	"github.com/o365logfetch/o365logfetch/internal/localfs"
 )
 
 // Credential kinds.
@@ -171,7 +173,7 @@ func (l *loader) secret(getenv func(string) string, envKey, fileKey, fallbackEnv
 		path := l.keyPath(secAPI, fileKey, file)
 		data, err := os.ReadFile(path)
 		if err != nil {
-			l.fail(secAPI, fileKey, "%s: %s", path, readProblem(err))
+			l.fail(secAPI, fileKey, "%s: %s", path, localfs.ReadProblem(err, "point "+fileKey+" at the file that holds the secret"))
 			return Secret{}, ""
 		}
 		// Editors add a BOM and a final newline; neither is part of a secret.

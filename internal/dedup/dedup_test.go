@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/o365logfetch/o365logfetch/internal/layout"
 )
 
 func TestKeyOf(t *testing.T) {
@@ -25,38 +27,6 @@ func TestKeyOf(t *testing.T) {
 	if k := KeyOf("ffffffff-ffff-ffff-ffff-ffffffffffff"); k == (Key{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}) {
 		t.Error("a GUID with version nibble f must be hashed, not taken as is")
 	}
-}
-
-func TestTopLevelID(t *testing.T) {
-	tests := []struct {
-		name, in, want string
-		ok             bool
-	}{
-		{"first", `{"Id":"a","X":1}`, "a", true},
-		{"after nested Ids", `{"Folders":[{"Id":"nested"}],"Obj":{"Id":"n2","S":"}\"{"},"Id":"top"}`, "top", true},
-		{"escaped", `{"Id":"a\"b"}`, `a"b`, true},
-		{"spaces", "{ \"Id\" : \"a\" }", "a", true},
-		{"no Id", `{"id":"lower","ID":"upper"}`, "", false},
-		{"number Id", `{"Id":5}`, "", false},
-		{"not an object", `["Id","a"]`, "", false},
-		{"broken", `{"Id`, "", false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, ok := TopLevelID([]byte(tt.in))
-			if got != tt.want || ok != tt.ok {
-				t.Errorf("TopLevelID(%s) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
-			}
-		})
-	}
-}
-
-func FuzzTopLevelID(f *testing.F) {
-	f.Add([]byte(`{"A":[{"Id":"x"}],"Id":"y"}`))
-	f.Add([]byte(`{"Id":"\u0041"}`))
-	f.Fuzz(func(t *testing.T, in []byte) {
-		TopLevelID(in) // must not panic or loop on any input
-	})
 }
 
 func TestClaimCommitRelease(t *testing.T) {
@@ -119,7 +89,7 @@ func TestPartialEntryFromACrashIsCut(t *testing.T) {
 		t.Fatal(err)
 	}
 	x.Close()
-	path := filepath.Join(dir, FileName)
+	path := filepath.Join(dir, layout.RecordIndex)
 	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
 	f.Write([]byte{1, 2, 3}) // torn write
 	f.Close()
@@ -143,9 +113,9 @@ func TestPartialEntryFromACrashIsCut(t *testing.T) {
 
 func TestForeignFileIsRefused(t *testing.T) {
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, FileName), []byte("hello"), 0o600)
+	os.WriteFile(filepath.Join(dir, layout.RecordIndex), []byte("hello"), 0o600)
 	_, err := Open(dir, time.Hour, time.Now())
-	if err == nil || !strings.Contains(err.Error(), FileName) {
+	if err == nil || !strings.Contains(err.Error(), layout.RecordIndex) {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -186,7 +156,7 @@ func noSync() error { return nil }
 func TestHeaderCutByACrashIsAnEmptyIndex(t *testing.T) {
 	for _, content := range []string{"", "O365"} {
 		dir := t.TempDir()
-		os.WriteFile(filepath.Join(dir, FileName), []byte(content), 0o600)
+		os.WriteFile(filepath.Join(dir, layout.RecordIndex), []byte(content), 0o600)
 		x, err := Open(dir, time.Hour, time.Now())
 		if err != nil {
 			t.Fatalf("%q: %v", content, err)

@@ -23,11 +23,10 @@ import (
 
 	"github.com/o365logfetch/o365logfetch/internal/atomicfile"
 	"github.com/o365logfetch/o365logfetch/internal/exit"
+	"github.com/o365logfetch/o365logfetch/internal/layout"
+
 	"github.com/o365logfetch/o365logfetch/internal/localfs"
 )
-
-// FileName is the index under timeKeeperLocation.
-const FileName = "o365logfetch-records.idx"
 
 var magic = []byte("O365RIX1")
 
@@ -75,7 +74,7 @@ type Index struct {
 // Open loads the index of dir, dropping keys older than horizon. A missing file is an empty
 // index. A partial last entry (a crash while flushing) is cut: the state never relied on it.
 func Open(dir string, horizon time.Duration, now time.Time) (*Index, error) {
-	return OpenFile(dir, FileName, horizon, now)
+	return OpenFile(dir, layout.RecordIndex, horizon, now)
 }
 
 // OpenFile is Open for an index of another name in dir: the same structure also remembers

@@ -10,6 +10,8 @@ import (
 	"math/bits"
 	"os"
 	"slices"
+
+	"github.com/o365logfetch/o365logfetch/internal/layout"
 )
 
 // A run is a batch of keys spilled to a temporary file, so that the memory of the index does
@@ -58,7 +60,7 @@ func spill(dir string, n int, each iter.Seq2[Key, uint32], buf []byte) (*run, []
 		binary.LittleEndian.PutUint32(rec[16:], h)
 		r.bloom.add(k)
 	}
-	f, err := os.CreateTemp(dir, ".o365logfetch-records-run-*")
+	f, err := os.CreateTemp(dir, layout.IndexRunPattern)
 	if err != nil {
 		return nil, buf, err
 	}

@@ -38,26 +38,23 @@ type Paging struct {
 
 // SetBlobAnswer makes downloads of the blob get a instead of its records; nil restores them.
 func (e *Emulator) SetBlobAnswer(contentID string, a *Answer) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if a == nil {
-		delete(e.blobAnswers, contentID)
-		return
-	}
-	cp := *a
-	e.blobAnswers[contentID] = &cp
+	e.setAnswer(e.blobAnswers, contentID, a)
 }
 
 // SetListingAnswer makes every listing page of the content type get a; nil restores them.
 func (e *Emulator) SetListingAnswer(contentType string, a *Answer) {
+	e.setAnswer(e.listAnswers, contentType, a)
+}
+
+func (e *Emulator) setAnswer(answers map[string]*Answer, key string, a *Answer) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if a == nil {
-		delete(e.listAnswers, contentType)
+		delete(answers, key)
 		return
 	}
 	cp := *a
-	e.listAnswers[contentType] = &cp
+	answers[key] = &cp
 }
 
 // SetPaging bends the NextPageUri of the content type's listings; the zero Paging restores it.

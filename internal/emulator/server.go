@@ -128,11 +128,7 @@ func (s *Server) Resource() string { return s.URL }
 // newServerPKI makes a CA and a leaf for loopback names. ECDSA keeps it fast.
 func newServerPKI() (caPEM []byte, leaf tls.Certificate, pool *x509.CertPool, err error) {
 	now := time.Now()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, leaf, nil, err
-	}
-	caTmpl := &x509.Certificate{
+	ca, err := issue(&x509.Certificate{
 		SerialNumber:          big.NewInt(1),
 		Subject:               pkix.Name{CommonName: "o365 emulator CA"},
 		NotBefore:             now.Add(-time.Hour),
@@ -142,20 +138,11 @@ func newServerPKI() (caPEM []byte, leaf tls.Certificate, pool *x509.CertPool, er
 		IsCA:                  true,
 		MaxPathLen:            0,
 		MaxPathLenZero:        true,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	}, nil)
 	if err != nil {
 		return nil, leaf, nil, err
 	}
-	caCert, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		return nil, leaf, nil, err
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, leaf, nil, err
-	}
-	tmpl := &x509.Certificate{
+	srv, err := issue(&x509.Certificate{
 		SerialNumber: big.NewInt(2),
 		Subject:      pkix.Name{CommonName: "localhost"},
 		NotBefore:    now.Add(-time.Hour),
@@ -164,13 +151,39 @@ func newServerPKI() (caPEM []byte, leaf tls.Certificate, pool *x509.CertPool, er
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		DNSNames:     []string{"localhost", ProxiedHost},
 		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1"), net.IPv6loopback},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
+	}, ca)
 	if err != nil {
 		return nil, leaf, nil, err
 	}
 	pool = x509.NewCertPool()
-	pool.AddCert(caCert)
-	leaf = tls.Certificate{Certificate: [][]byte{der, caDER}, PrivateKey: key}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), leaf, pool, nil
+	pool.AddCert(ca.cert)
+	leaf = tls.Certificate{Certificate: [][]byte{srv.cert.Raw, ca.cert.Raw}, PrivateKey: srv.key}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.cert.Raw}), leaf, pool, nil
+}
+
+// issued is a certificate and its key.
+type issued struct {
+	cert *x509.Certificate
+	key  *ecdsa.PrivateKey
+}
+
+// issue makes a key and a certificate for it from tmpl, signed by parent (nil: self-signed).
+func issue(tmpl *x509.Certificate, parent *issued) (*issued, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	parentCert, parentKey := tmpl, key
+	if parent != nil {
+		parentCert, parentKey = parent.cert, parent.key
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parentCert, &key.PublicKey, parentKey)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, err
+	}
+	return &issued{cert: cert, key: key}, nil
 }

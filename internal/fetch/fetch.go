@@ -19,6 +19,7 @@ import (
 
 	"github.com/o365logfetch/o365logfetch/internal/activity"
 	"github.com/o365logfetch/o365logfetch/internal/dedup"
+	"github.com/o365logfetch/o365logfetch/internal/layout"
 	"github.com/o365logfetch/o365logfetch/internal/localfs"
 	"github.com/o365logfetch/o365logfetch/internal/sink"
 	"github.com/o365logfetch/o365logfetch/internal/state"
@@ -98,10 +99,6 @@ type Progress interface {
 	Queued(contentType string, created time.Time)
 	Written(contentType string, created time.Time, records, bytes int64)
 }
-
-// BlobsFileName is the ledger of written blobs under timeKeeperLocation. Its keys are kept
-// as long as Microsoft may still list the blob (7 days after it became available).
-const BlobsFileName = "o365logfetch-blobs.idx"
 
 // BlobsHorizon is how long the ledger keeps a blob after writing it: as long as Microsoft may
 // still list it.
@@ -234,7 +231,7 @@ func (r *run) do(ctx context.Context) error {
 		defer idx.Close()
 		r.records = idx
 	}
-	blobs, err := dedup.OpenFile(o.SpoolDir, BlobsFileName, BlobsHorizon, r.now)
+	blobs, err := dedup.OpenFile(o.SpoolDir, layout.BlobLedger, BlobsHorizon, r.now)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/o365logfetch/o365logfetch/internal/layout"
+
 	"github.com/o365logfetch/o365logfetch/internal/activity"
 	"github.com/o365logfetch/o365logfetch/internal/dedup"
 	"github.com/o365logfetch/o365logfetch/internal/state"
@@ -264,7 +266,7 @@ func (s *orderStore) Update(now time.Time, fn func(*state.State)) error {
 	err := s.Store.Update(now, fn)
 	snap := s.Snapshot()
 	s.saves++
-	ledger, lerr := dedup.OpenFile(s.w.state, BlobsFileName, window.Retention+time.Hour, s.w.now)
+	ledger, lerr := dedup.OpenFile(s.w.state, layout.BlobLedger, window.Retention+time.Hour, s.w.now)
 	if lerr != nil {
 		s.broken = append(s.broken, lerr.Error())
 		return err

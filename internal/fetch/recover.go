@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/o365logfetch/o365logfetch/internal/blob"
 	"github.com/o365logfetch/o365logfetch/internal/dedup"
 	"github.com/o365logfetch/o365logfetch/internal/sink"
 	"github.com/o365logfetch/o365logfetch/internal/state"
@@ -138,7 +139,7 @@ func tailKeys(path string, offset int64) ([]dedup.Key, error) {
 			line = long
 		}
 		if len(line) > 0 {
-			if id, ok := dedup.TopLevelID(line); ok {
+			if id, ok := blob.LineID(line); ok {
 				keys = append(keys, dedup.KeyOf(id))
 			}
 		}

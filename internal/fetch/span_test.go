@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/o365logfetch/o365logfetch/internal/layout"
+
 	"github.com/o365logfetch/o365logfetch/internal/state"
 	"github.com/o365logfetch/o365logfetch/internal/window"
 )
@@ -46,7 +48,7 @@ func TestSpan(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			if !tt.legacy.IsZero() {
-				if err := os.WriteFile(filepath.Join(dir, state.LegacyFileName), []byte(strconv.FormatInt(tt.legacy.Unix(), 10)), 0o600); err != nil {
+				if err := os.WriteFile(filepath.Join(dir, layout.LegacyStateFile), []byte(strconv.FormatInt(tt.legacy.Unix(), 10)), 0o600); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -15,6 +15,7 @@ import (
 	"github.com/o365logfetch/o365logfetch/internal/activity"
 	"github.com/o365logfetch/o365logfetch/internal/blob"
 	"github.com/o365logfetch/o365logfetch/internal/dedup"
+	"github.com/o365logfetch/o365logfetch/internal/layout"
 	"github.com/o365logfetch/o365logfetch/internal/localfs"
 	"github.com/o365logfetch/o365logfetch/internal/sink"
 	"github.com/o365logfetch/o365logfetch/internal/state"
@@ -332,12 +333,12 @@ func (r *run) what(err error) string {
 	}
 	name := filepath.Base(pe.Path)
 	switch {
-	case filepath.Dir(pe.Path) == filepath.Clean(o.OutDir) && strings.HasSuffix(name, sink.Ext):
+	case filepath.Dir(pe.Path) == filepath.Clean(o.OutDir) && strings.HasSuffix(name, layout.OutputExt):
 		return "output file " + name
-	case strings.Contains(name, state.FileName):
-		return "state file " + state.FileName
-	case strings.Contains(name, BlobsFileName):
-		return "blob ledger " + BlobsFileName
+	case strings.Contains(name, layout.StateFile):
+		return "state file " + layout.StateFile
+	case strings.Contains(name, layout.BlobLedger):
+		return "blob ledger " + layout.BlobLedger
 	case strings.Contains(name, "spool"):
 		return "download spool"
 	case strings.Contains(name, "record"):

@@ -121,3 +121,19 @@ func Check(op, path string) error {
 	}
 	return nil
 }
+
+// ReadProblem words why a file the user named could not be read, for a message that names the
+// file already; missing says what to do when there is no such file.
+func ReadProblem(err error, missing string) string {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "no such file; " + missing
+	case errors.Is(err, fs.ErrPermission):
+		return "permission denied; the account running o365logfetch needs read access to it"
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err // the path is named already
+	}
+	return "cannot read: " + err.Error()
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/o365logfetch/o365logfetch/internal/layout"
 	"github.com/o365logfetch/o365logfetch/internal/localfs"
 )
 
@@ -62,7 +63,7 @@ func (s *Spool) Write(p []byte) (int, error) {
 // use; later blobs reuse it.
 func (s *Spool) spill() error {
 	if s.f == nil {
-		f, err := os.CreateTemp(s.dir, ".o365logfetch-spool-*")
+		f, err := os.CreateTemp(s.dir, layout.SpoolPattern)
 		if err != nil {
 			return fmt.Errorf("spool: %w", err)
 		}

@@ -14,12 +14,10 @@ import (
 	"sync"
 
 	"github.com/o365logfetch/o365logfetch/internal/atomicfile"
+	"github.com/o365logfetch/o365logfetch/internal/layout"
 
 	"github.com/o365logfetch/o365logfetch/internal/localfs"
 )
-
-// Ext is the extension of output files.
-const Ext = ".log"
 
 // ErrPartialLine is returned by Append when the blob does not end in a
 // newline: appending it would glue the next blob's first record to its last.
@@ -53,7 +51,7 @@ func Open(dir, name string) (*Writer, error) {
 	if err := checkName(name); err != nil {
 		return nil, err
 	}
-	path := filepath.Join(dir, name+Ext)
+	path := filepath.Join(dir, layout.Output(name))
 	_, statErr := os.Lstat(path)
 	created := errors.Is(statErr, os.ErrNotExist)
 	// O_APPEND (where the system keeps truncation possible on such a file, see appendFlag):
@@ -215,7 +213,7 @@ func (w *Writer) followRotation() error {
 		w.broken = fmt.Errorf("fsync before following a rotation: %w", err)
 		return w.broken
 	}
-	next, err := Open(filepath.Dir(w.path), strings.TrimSuffix(filepath.Base(w.path), Ext))
+	next, err := Open(filepath.Dir(w.path), strings.TrimSuffix(filepath.Base(w.path), layout.OutputExt))
 	if err != nil {
 		return err
 	}

@@ -13,10 +13,8 @@ import (
 	"github.com/gofrs/flock"
 
 	"github.com/o365logfetch/o365logfetch/internal/exit"
+	"github.com/o365logfetch/o365logfetch/internal/layout"
 )
-
-// LockFileName is the run lock inside the timekeeper directory.
-const LockFileName = "o365logfetch.lock"
 
 // holderOffset is where the holder description starts in the lock file.
 // Windows locks byte 0 with a mandatory lock that stops every other handle,
@@ -53,7 +51,7 @@ func Lock(dir string) (*RunLock, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("lock directory: %w", err)
 	}
-	path := filepath.Join(dir, LockFileName)
+	path := filepath.Join(dir, layout.LockFile)
 	f := flock.New(path, flock.SetPermissions(0o600))
 	ok, err := f.TryLock()
 	if err != nil {

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/gofrs/flock"
+
+	"github.com/o365logfetch/o365logfetch/internal/layout"
 )
 
 // lockDirEnv tells the test binary, started as a child process, to act as a
@@ -24,7 +26,7 @@ func TestLockExcludesSecondHolder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := l.Path(), filepath.Join(dir, LockFileName); got != want {
+	if got, want := l.Path(), filepath.Join(dir, layout.LockFile); got != want {
 		t.Errorf("Path() = %q, want %q", got, want)
 	}
 
@@ -84,7 +86,7 @@ func TestLockedErrorHolderText(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			path := filepath.Join(dir, LockFileName)
+			path := filepath.Join(dir, layout.LockFile)
 			writeFile(t, path, tt.content)
 			holder := flock.New(path)
 			if ok, err := holder.TryLock(); err != nil || !ok {
@@ -154,7 +156,7 @@ func TestLockOfKilledProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = cmd.Wait()
-	if _, err := os.Stat(filepath.Join(dir, LockFileName)); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, layout.LockFile)); err != nil {
 		t.Fatalf("lock file gone: %v", err)
 	}
 	l, err := Lock(dir)

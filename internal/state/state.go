@@ -10,10 +10,6 @@ import (
 )
 
 const (
-	// FileName is the state file inside the timekeeper directory.
-	FileName = "o365logfetch-state.json"
-	// LegacyFileName is the old tool's watermark: epoch seconds as text.
-	LegacyFileName = "time.log"
 	// Version is the state format this build reads and writes. Any change
 	// an older build could misread bumps it; older builds then refuse the
 	// file instead of silently dropping what they do not know.

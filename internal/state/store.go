@@ -15,6 +15,7 @@ import (
 
 	"github.com/o365logfetch/o365logfetch/internal/atomicfile"
 	"github.com/o365logfetch/o365logfetch/internal/exit"
+	"github.com/o365logfetch/o365logfetch/internal/layout"
 )
 
 // CorruptError is a state file that cannot be read. It is never reset
@@ -27,7 +28,7 @@ type CorruptError struct {
 func (e *CorruptError) Error() string {
 	return fmt.Sprintf("state file %s is unreadable: %v; restore it from a backup, "+
 		"or move it aside to start again from %s or initialLookback, accepting duplicate or missing events",
-		e.Path, e.Err, LegacyFileName)
+		e.Path, e.Err, layout.LegacyStateFile)
 }
 
 func (e *CorruptError) Unwrap() error { return e.Err }
@@ -73,7 +74,7 @@ func Open(dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("state directory: %w", err)
 	}
-	s := &Store{dir: dir, path: filepath.Join(dir, FileName)}
+	s := &Store{dir: dir, path: filepath.Join(dir, layout.StateFile)}
 	data, err := os.ReadFile(s.path)
 	switch {
 	case err == nil:
@@ -84,7 +85,7 @@ func Open(dir string) (*Store, error) {
 		s.saved = data
 	case errors.Is(err, fs.ErrNotExist):
 		s.st = newState()
-		end, ok, err := readLegacy(filepath.Join(dir, LegacyFileName))
+		end, ok, err := readLegacy(filepath.Join(dir, layout.LegacyStateFile))
 		if err != nil {
 			return nil, err
 		}

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/o365logfetch/o365logfetch/internal/layout"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -107,7 +109,7 @@ func TestGoldenFileLoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, filepath.Join(dir, FileName), string(data))
+	writeFile(t, filepath.Join(dir, layout.StateFile), string(data))
 	s := open(t, dir)
 	want := newState()
 	fill(want)
@@ -130,8 +132,8 @@ func TestSaveLeavesNoTempFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(entries) != 1 || entries[0].Name() != FileName {
-		t.Errorf("directory holds %v, want only %s", entries, FileName)
+	if len(entries) != 1 || entries[0].Name() != layout.StateFile {
+		t.Errorf("directory holds %v, want only %s", entries, layout.StateFile)
 	}
 	fi, err := os.Stat(s.Path())
 	if err != nil {
@@ -203,9 +205,9 @@ func TestOpenCorrupt(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			path := filepath.Join(dir, FileName)
+			path := filepath.Join(dir, layout.StateFile)
 			writeFile(t, path, tt.content)
-			writeFile(t, filepath.Join(dir, LegacyFileName), "1732600000\n") // must not be used
+			writeFile(t, filepath.Join(dir, layout.LegacyStateFile), "1732600000\n") // must not be used
 			_, err := Open(dir)
 			var ce *CorruptError
 			if !errors.As(err, &ce) {
@@ -229,7 +231,7 @@ func TestOpenCorrupt(t *testing.T) {
 
 func TestOpenNewerVersion(t *testing.T) {
 	dir := t.TempDir()
-	path := filepath.Join(dir, FileName)
+	path := filepath.Join(dir, layout.StateFile)
 	// A newer format may not fit this build's types at all.
 	writeFile(t, path, `{"version": 2, "types": ["something", "new"]}`)
 	_, err := Open(dir)
@@ -259,7 +261,7 @@ func TestOpenLegacy(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			writeFile(t, filepath.Join(dir, LegacyFileName), tt.content)
+			writeFile(t, filepath.Join(dir, layout.LegacyStateFile), tt.content)
 			s := open(t, dir)
 			end, ok := s.Legacy()
 			if !ok || !end.Equal(tt.want) || end.Location() != time.UTC {
@@ -299,7 +301,7 @@ func TestOpenLegacyGarbage(t *testing.T) {
 	for _, content := range []string{"", "\n", "yesterday", "-5", "+1732600000", "1e9", "1732600000 1732600001", "1732600000.x", ".5", "99999999999999999999", "２０２６"} {
 		t.Run(fmt.Sprintf("%q", content), func(t *testing.T) {
 			dir := t.TempDir()
-			path := filepath.Join(dir, LegacyFileName)
+			path := filepath.Join(dir, layout.LegacyStateFile)
 			writeFile(t, path, content)
 			_, err := Open(dir)
 			if err == nil {
@@ -469,7 +471,7 @@ func FuzzOpen(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		dir := t.TempDir()
-		if err := os.WriteFile(filepath.Join(dir, FileName), data, 0o600); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, layout.StateFile), data, 0o600); err != nil {
 			t.Fatal(err)
 		}
 		s, err := Open(dir)
