@@ -117,29 +117,48 @@ func (c *Client) endpoint(path string, q url.Values) string {
 }
 
 // sameOrigin checks a URL handed to us by the API (NextPageUri, contentUri) before the bearer
-// token goes there, and adds PublisherIdentifier when it lacks one.
-func (c *Client) sameOrigin(raw string) (string, error) {
+// token goes there, and adds PublisherIdentifier when it lacks one. A relative link is taken
+// relative to base (the page it came with), as a browser would.
+func (c *Client) sameOrigin(base *url.URL, raw string) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "", fmt.Errorf("URL from the API %q: %w", raw, err)
 	}
-	if u.Scheme != c.root.Scheme || !strings.EqualFold(u.Host, c.root.Host) || u.User != nil {
+	u = base.ResolveReference(u)
+	if !strings.EqualFold(u.Scheme, c.root.Scheme) || !strings.EqualFold(u.Hostname(), c.root.Hostname()) ||
+		effectivePort(u) != effectivePort(c.root) || u.User != nil {
 		return "", fmt.Errorf("URL from the API %q points outside %s://%s: refusing to send the token there", raw, c.root.Scheme, c.root.Host)
 	}
+	u.Scheme, u.Host = c.root.Scheme, c.root.Host
 	// The live service sends next-page links with lower-case query names and without
 	// PublisherIdentifier; without it the request would be charged to the quota shared by all
 	// publishers. Ours goes in, in its documented spelling, replacing one in another casing;
-	// the rest of the link is followed as sent.
-	if q := u.Query(); q.Get("PublisherIdentifier") == "" {
-		for k := range q {
-			if strings.EqualFold(k, "PublisherIdentifier") {
-				q.Del(k)
+	// the rest of the query is followed byte for byte as sent.
+	if u.Query().Get("PublisherIdentifier") == "" {
+		var keep []string
+		for _, pair := range strings.Split(u.RawQuery, "&") {
+			name, _, _ := strings.Cut(pair, "=")
+			if n, err := url.QueryUnescape(name); err == nil {
+				name = n
+			}
+			if pair != "" && !strings.EqualFold(name, "PublisherIdentifier") {
+				keep = append(keep, pair)
 			}
 		}
-		q.Set("PublisherIdentifier", c.pubID)
-		u.RawQuery = q.Encode()
+		u.RawQuery = strings.Join(append(keep, "PublisherIdentifier="+url.QueryEscape(c.pubID)), "&")
 	}
 	return u.String(), nil
+}
+
+// effectivePort is u's port, or its scheme's default when it names none.
+func effectivePort(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	if strings.EqualFold(u.Scheme, "http") {
+		return "80"
+	}
+	return "443"
 }
 
 // do sends one API request with retries. handle reads a 2xx answer; a body cut short while

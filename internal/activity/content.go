@@ -134,7 +134,11 @@ func (c *Client) List(ctx context.Context, contentType string, w window.Window, 
 		}
 		next = ""
 		if nextURI != "" {
-			if next, err = c.sameOrigin(nextURI); err != nil {
+			page, err := url.Parse(next)
+			if err != nil {
+				return fmt.Errorf("%s: %w", op, err)
+			}
+			if next, err = c.sameOrigin(page, nextURI); err != nil {
 				return fmt.Errorf("%s: %w", op, err)
 			}
 		}
@@ -195,7 +199,7 @@ func decodeListing(r io.Reader, entries *[]Content) error {
 // mid-body the download is retried and fn is called again from the start: fn must discard
 // what it got from an earlier call.
 func (c *Client) Download(ctx context.Context, content Content, fn func(io.Reader) error) error {
-	target, err := c.sameOrigin(content.ContentURI)
+	target, err := c.sameOrigin(c.root, content.ContentURI)
 	if err != nil {
 		return fmt.Errorf("download %s: %w", content.ContentID, err)
 	}

@@ -263,7 +263,7 @@ func FuzzSameOrigin(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
-		out, err := c.sameOrigin(raw)
+		out, err := c.sameOrigin(c.root, raw)
 		if err != nil {
 			if out != "" {
 				t.Fatalf("refused %q but returned %q", raw, out)
@@ -282,4 +282,44 @@ func FuzzSameOrigin(f *testing.F) {
 			t.Fatalf("accepted %q without PublisherIdentifier: %q", raw, out)
 		}
 	})
+}
+
+func TestSameOriginResolvesAndKeepsTheQuery(t *testing.T) {
+	const tenant = "41463f53-8812-40f4-890f-865bf6e35190"
+	root := "https://manage.office.com/api/v1.0/" + tenant + "/activity/feed"
+	c, err := New(Options{Root: root, PublisherID: tenant, HTTP: &http.Client{}, Tokens: staticTokens{"t"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := url.Parse(root + "/subscriptions/content?contentType=Audit.General&startTime=a&endTime=b&PublisherIdentifier=" + tenant)
+	tests := []struct{ name, raw, want string }{
+		{"relative to the host", "/api/v1/" + tenant + "/activity/feed/subscriptions/content?contenttype=Audit.General&nextpage=2",
+			"https://manage.office.com/api/v1/" + tenant + "/activity/feed/subscriptions/content?contenttype=Audit.General&nextpage=2&PublisherIdentifier=" + tenant},
+		{"relative to the page", "content?nextPage=3",
+			root + "/subscriptions/content?nextPage=3&PublisherIdentifier=" + tenant},
+		{"the default port written out", "https://MANAGE.office.com:443/x?nextPage=4",
+			"https://manage.office.com/x?nextPage=4&PublisherIdentifier=" + tenant},
+		{"a token the query parser would drop", "https://manage.office.com/x?nextPage=a;b%zz&endtime=c",
+			"https://manage.office.com/x?nextPage=a;b%zz&endtime=c&PublisherIdentifier=" + tenant},
+		{"another casing replaced", "https://manage.office.com/x?publisheridentifier=other&nextPage=5",
+			"https://manage.office.com/x?nextPage=5&PublisherIdentifier=" + tenant},
+		{"ours kept as sent", "https://manage.office.com/x?PublisherIdentifier=" + tenant + "&nextPage=6",
+			"https://manage.office.com/x?PublisherIdentifier=" + tenant + "&nextPage=6"},
+		{"another port", "https://manage.office.com:8443/x", ""},
+		{"another host, relative to the scheme", "//evil.example/x", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := c.sameOrigin(page, tt.raw)
+			if tt.want == "" {
+				if err == nil {
+					t.Fatalf("accepted %q as %q", tt.raw, got)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Errorf("sameOrigin(%q) = %q, %v; want %q", tt.raw, got, err, tt.want)
+			}
+		})
+	}
 }

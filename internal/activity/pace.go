@@ -30,6 +30,10 @@ const (
 	// paceFloor is the lowest pace as a fraction of the configured one: low enough to let
 	// another tool of the tenant have the quota, high enough that a run still moves.
 	paceFloor = 1.0 / 32
+	// paceFloorAbs is the lowest pace in requests per minute whatever the configured one (unless
+	// that is lower still): at a configured pace of a few a minute, 1/32 of it would space
+	// requests by many minutes, and cron runs would pile up behind the lock.
+	paceFloorAbs = 30
 	// paceRecovery is the share of the configured pace regained per minute without throttling:
 	// from half the pace back to all of it in two minutes.
 	paceRecovery = 0.25
@@ -92,7 +96,7 @@ func (p *pacer) throttled(sent time.Time) (bool, float64) {
 	if sent.Before(p.cut) {
 		return false, p.rate
 	}
-	p.rate = max(p.base*paceFloor, p.rate/2)
+	p.rate = max(p.base*paceFloor, min(p.base, paceFloorAbs), p.rate/2)
 	p.cut = now
 	// The next slot moves out to the new spacing at once.
 	if next := now.Add(p.interval()); p.next.Before(next) {

@@ -131,6 +131,18 @@ func TestPacerSlowsDownAfterThrottlingAndRecovers(t *testing.T) {
 	}
 	check("after endless throttling", 1200*paceFloor)
 
+	// A low configured pace keeps an absolute floor (30 a minute), or its own when lower.
+	for _, tt := range []struct{ base, floor float64 }{{60, 30}, {10, 10}} {
+		low := newPacer(int(tt.base), clk.now)
+		for range 20 {
+			clk.add(time.Millisecond)
+			low.throttled(clk.now())
+		}
+		if got := low.current(); got < tt.floor-0.5 || got > tt.floor+0.5 {
+			t.Errorf("configured %.0f/min, after endless throttling: %.1f/min, want %.0f", tt.base, got, tt.floor)
+		}
+	}
+
 	var nilPacer *pacer
 	if cut, _ := nilPacer.throttled(clk.now()); cut || nilPacer.current() != 0 {
 		t.Error("an unpaced client has no pace to cut")
