@@ -19,7 +19,7 @@ var atExit = func() {}
 // collector then runs more often rather than let the heap double past what is live, which
 // keeps a run's peak memory flat at any worker count and data size. The live heap (spools,
 // the recent record Ids) stays well below it, so it costs little CPU.
-const memoryLimit = 40 << 20
+const memoryLimit = 48 << 20
 
 func main() {
 	if _, ok := os.LookupEnv("GOMEMLIMIT"); !ok {

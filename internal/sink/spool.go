@@ -39,11 +39,6 @@ func (s *Spool) Write(p []byte) (int, error) {
 		return 0, fmt.Errorf("spool: %w", os.ErrClosed)
 	}
 	if !s.spilled && s.buf.Len()+len(p) <= s.memLimit {
-		if s.buf.Cap() == 0 {
-			// All the memory at once, on first use: growing by doubling would copy every
-			// blob's lines again and end with twice the limit allocated.
-			s.buf.Grow(s.memLimit)
-		}
 		return s.buf.Write(p)
 	}
 	if !s.spilled {
