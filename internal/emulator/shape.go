@@ -147,7 +147,7 @@ func (e *Emulator) genShaped(dst []byte, rng *mrand.Rand, shape *RecordShape, ct
 			return append(appendEscaped(b, `\Boîte de réception\Projets\`+p.name), '}')
 		}
 	case "Audit.SharePoint":
-		str("ObjectId", "https://contoso.sharepoint.com/sites/Finance/Documents partages/Données​2024/Q3 final.xlsx")
+		str("ObjectId", "https://contoso.sharepoint.com/sites/Finance/Documents partages/Données\u200b2024/Q3 final.xlsx")
 		str("SiteUrl", "https://contoso.sharepoint.com/sites/Finance/")
 		str("SourceFileName", "Q3 final\u200b.xlsx")
 		str("UserAgent", "Microsoft SkyDriveSync 24.201.1006.0005 ship; Windows NT 10.0 (22631)")
