@@ -80,6 +80,8 @@ requestsPerMinute = 1200
 recordDedupHorizon = 24h
 # A single record larger than this many bytes fails its blob (it stays pending).
 maxRecordBytes = 16777216
+# Warn when the output or state filesystem has less free space than this many MiB (0: never).
+minFreeSpaceMB = 1024
 `))
 
 var envTemplate = template.Must(template.New("env").Funcs(template.FuncMap{"env": envValue}).Parse(
