@@ -96,13 +96,17 @@ release:
 		-file LICENSE=cmd/o365logfetch/package/LICENSE $(TARGETS)
 # ------------------------------------------------------------------------------------------------
 
-# Performance against the emulator on loopback: the real binary next to a minimal downloader,
-# memory at 3x the data and for one 100 MB blob, pacing against a quota, and the memory of an
-# audit over 7 days of a large tenant. A few minutes on 2 cores;
-# fails only on a memory bound or a record not written exactly once. Not part of `make test`.
+# Performance against the emulator on loopback (HTTP/2 offered, records shaped like captured
+# ones): the real binary next to a minimal downloader, CPU as a ratio to it, memory at 3x the
+# data and at 16 and 32 workers, one 100 MB blob, pacing against a quota, and the memory of an
+# audit over 7 days of a large tenant. A few minutes on 2 cores; fails only on a memory bound or
+# a record not written exactly once. Not part of `make test`. BENCHFLAGS='-http 1.1',
+# '-records mix' or '-transports' (the transport comparison at 20 and 150 ms) change what is
+# measured.
+BENCHFLAGS ?=
 bench: build
 	$(GO) build -o o365bench ./cmd/o365bench
-	./o365bench -bin ./$(BIN)
+	./o365bench -bin ./$(BIN) $(BENCHFLAGS)
 
 # The same runs with a CPU profile of each tool run in ./profile (a build with -tags profile, which
 # release builds never carry), then the top of the 1x profile. Explore further with

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -29,6 +30,7 @@ func floor(args []string) error {
 	cfgPath := fs.String("config", "", "o365_logs.cfg to read")
 	start := fs.String("start", "", "window start, YYYY-MM-DDTHH:MM:SS UTC")
 	end := fs.String("end", "", "window end, YYYY-MM-DDTHH:MM:SS UTC")
+	proto := fs.String("proto", "auto", "auto (Go's default: HTTP/2 when offered), h1 (HTTP/1.1, a connection per worker), h2 (one connection) or h2xN (N HTTP/2 connections, requests spread over them)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -36,11 +38,10 @@ func floor(args []string) error {
 	if err != nil {
 		return err
 	}
-	// As the tool builds its client: system roots (SSL_CERT_FILE), a connection per worker.
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
-	tr.MaxIdleConnsPerHost = cfg.Workers + 4
-	hc := &http.Client{Transport: tr}
+	hc, err := floorClient(*proto, cfg.Workers)
+	if err != nil {
+		return err
+	}
 	tokens, err := auth.New(auth.Settings{
 		AuthorityHost: cfg.AuthorityHost, Tenant: cfg.Tenant, ClientID: cfg.ClientID, Resource: cfg.Resource,
 		PrivateKeyFile: cfg.PrivateKeyFile, CertificateFile: cfg.CertificateFile, Thumbprint: cfg.Thumbprint,
@@ -122,4 +123,47 @@ func floor(args []string) error {
 	lists.Wait()
 	_ = pool.Wait()
 	return firstErr
+}
+
+// floorClient is an HTTP client verifying TLS against the system roots (SSL_CERT_FILE) that
+// speaks the given protocol; see the -proto flag.
+func floorClient(proto string, workers int) (*http.Client, error) {
+	transport := func(h1, h2 bool) *http.Transport {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		tr.MaxIdleConnsPerHost = workers + 4
+		if h1 || h2 {
+			tr.Protocols = new(http.Protocols)
+			tr.Protocols.SetHTTP1(h1)
+			tr.Protocols.SetHTTP2(h2)
+		}
+		return tr
+	}
+	switch proto {
+	case "auto":
+		return &http.Client{Transport: transport(false, false)}, nil
+	case "h1":
+		return &http.Client{Transport: transport(true, false)}, nil
+	case "h2":
+		return &http.Client{Transport: transport(false, true)}, nil
+	}
+	var n int
+	if _, err := fmt.Sscanf(proto, "h2x%d", &n); err != nil || n < 1 {
+		return nil, fmt.Errorf("-proto %q: want auto, h1, h2 or h2xN", proto)
+	}
+	rr := &roundRobin{}
+	for range n {
+		rr.rts = append(rr.rts, transport(false, true))
+	}
+	return &http.Client{Transport: rr}, nil
+}
+
+// roundRobin spreads requests over several transports, each with its own connection.
+type roundRobin struct {
+	rts  []http.RoundTripper
+	next atomic.Uint64
+}
+
+func (r *roundRobin) RoundTrip(req *http.Request) (*http.Response, error) {
+	return r.rts[(r.next.Add(1)-1)%uint64(len(r.rts))].RoundTrip(req)
 }

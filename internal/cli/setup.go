@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/o365logfetch/o365logfetch/internal/activity"
@@ -114,7 +115,7 @@ func authSettings(cfg *config.Config, log *slog.Logger) auth.Settings {
 func (a App) httpClient(cfg *config.Config) (*http.Client, error) {
 	hc := a.HTTP
 	if hc == nil {
-		hc = defaultHTTPClient(cfg.Workers)
+		hc = defaultHTTPClient(cfg.Workers, http2Allowed(a.Env))
 	}
 	if cfg.Proxy == "" {
 		return hc, nil
@@ -155,11 +156,38 @@ func newLogger(file io.Writer, level slog.Level, stderr io.Writer) *slog.Logger 
 }
 
 // defaultHTTPClient verifies TLS against the system roots (Go honours SSL_CERT_FILE and
-// SSL_CERT_DIR) and goes through HTTPS_PROXY unless NO_PROXY says otherwise.
-func defaultHTTPClient(workers int) *http.Client {
+// SSL_CERT_DIR) and goes through HTTPS_PROXY unless NO_PROXY says otherwise. It speaks
+// HTTP/1.1 over a connection per worker unless http2 allows HTTP/2: measured against a server
+// offering both, HTTP/2 on its one connection cost more CPU and no less time (every body
+// passes through the connection's single reader, its flow control and a copy more), see
+// README.md, Performance.
+func defaultHTTPClient(workers int, http2 bool) *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	tr.MaxIdleConnsPerHost = workers + 4
 	tr.ResponseHeaderTimeout = 2 * time.Minute
+	if !http2 {
+		tr.Protocols = new(http.Protocols)
+		tr.Protocols.SetHTTP1(true)
+	}
 	return &http.Client{Transport: tr}
+}
+
+// http2Allowed reports whether GODEBUG in env asks for Go's HTTP/2 client (http2client=1),
+// which then carries every request over one connection when the server offers HTTP/2.
+func http2Allowed(env []string) bool {
+	allowed := false
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "GODEBUG="); ok {
+			for setting := range strings.SplitSeq(v, ",") {
+				switch strings.TrimSpace(setting) {
+				case "http2client=1":
+					allowed = true
+				case "http2client=0":
+					allowed = false
+				}
+			}
+		}
+	}
+	return allowed
 }

@@ -64,6 +64,7 @@ type Index struct {
 	runs      []*run
 	count     int      // keys remembered
 	unflushed []entry  // committed but not yet in the journal
+	spare     []entry  // the last batch flushed, emptied, for the next one
 	file      *os.File // the journal, once this run appends to it
 	spillAt   int
 	claims    []claim // reused by spill
@@ -341,7 +342,7 @@ func (x *Index) Unflushed() int {
 func (x *Index) Flush(syncOutputs func() error) error {
 	x.mu.Lock()
 	batch := x.unflushed
-	x.unflushed = nil
+	x.unflushed, x.spare = x.spare, nil
 	x.mu.Unlock()
 	if err := syncOutputs(); err != nil {
 		x.putBack(batch)
@@ -361,6 +362,7 @@ func (x *Index) Flush(syncOutputs func() error) error {
 		x.unflushed = append(batch, x.unflushed...)
 		return fmt.Errorf("record index %s: %w", x.path, err)
 	}
+	x.spare = batch[:0] // the next batch fills it again without growing a new one
 	return nil
 }
 

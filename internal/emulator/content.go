@@ -23,6 +23,7 @@ type BlobSpec struct {
 	Records      int           // number of generated records (0 = empty blob "[]")
 	RepeatIDs    []string      // record Ids from earlier blobs to include again (duplicates across blobs, by design at Microsoft)
 	RecordBytes  int           // approximate size per record; 0 = random 500..4000
+	Shape        *RecordShape  // records shaped like captured ones (RecordBytes ignored); nil = the default mix
 	// ContentID replaces the generated contentId (real ones come in several shapes).
 	ContentID string
 	// Listed is how long after Created the listing says the blob expires; 0 = 7 days. Real

@@ -70,6 +70,10 @@ type Config struct {
 	//   - listing entries spell contentType in another casing (Audit.Sharepoint, ...) and
 	//     list contentExpiration 14 days after the blob's first timestamp.
 	LiveQuirks bool
+	// HTTP2 makes a TLS server offer HTTP/2 (ALPN "h2", preferred) besides HTTP/1.1, as the
+	// live service does. A dropped-connection fault then resets the stream rather than the
+	// connection.
+	HTTP2 bool
 }
 
 func (c Config) withDefaults() Config {

@@ -89,6 +89,9 @@ func (e *Emulator) record(dst []byte, b *blobEntry, i int) []byte {
 		}
 	}
 	rng := mrand.New(mrand.NewPCG(uint64(e.cfg.Seed), src.seq<<32|uint64(idx)))
+	if src.spec.Shape != nil {
+		return e.genShaped(dst, rng, src.spec.Shape, src.spec.ContentType, src.created, id)
+	}
 	size := src.spec.RecordBytes
 	if size <= 0 {
 		size = 500 + rng.IntN(3501)

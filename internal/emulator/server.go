@@ -57,13 +57,22 @@ func StartTLS(cfg Config, addr string) (*Server, error) {
 		done:     make(chan struct{}),
 	}
 	s.SetURL(s.URL)
+	// HTTP/1.1 only unless asked: dropped-connection faults hijack the connection, which
+	// HTTP/2 cannot (there a drop resets the stream instead).
+	protos := new(http.Protocols)
+	protos.SetHTTP1(true)
+	nextProtos := []string{"http/1.1"}
+	if cfg.HTTP2 {
+		protos.SetHTTP2(true)
+		nextProtos = []string{"h2", "http/1.1"}
+	}
 	s.srv = &http.Server{
-		Handler: s.Emulator,
+		Protocols: protos,
+		Handler:   s.Emulator,
 		TLSConfig: &tls.Config{
 			Certificates: []tls.Certificate{leaf},
 			MinVersion:   tls.VersionTLS12,
-			// HTTP/1.1 only: dropped-connection faults need a hijackable conn.
-			NextProtos: []string{"http/1.1"},
+			NextProtos:   nextProtos,
 		},
 		ReadHeaderTimeout: 10 * time.Second,
 		// Handshake noise from clients that do not trust the CA is expected.

@@ -73,7 +73,7 @@ type Options struct {
 	// cause, so they go to the debug log alone, and the run's result groups them by cause.
 	// Nil: Log.
 	Detail   *slog.Logger
-	SpoolMem int // bytes of a blob's lines kept in memory before spilling to SpoolDir; default 1 MiB
+	SpoolMem int // bytes of a blob's lines kept in memory before spilling to SpoolDir; default DefaultSpoolMem
 
 	// RecordHorizon is how long record Ids are remembered: a record delivered again within it
 	// is dropped, and records written just before a crash are not written twice. Zero means
@@ -112,6 +112,13 @@ const DefaultRecordHorizon = 24 * time.Hour
 // ErrIncomplete means some content could not be fetched in this run; what was fetched is saved
 // and what failed is retried by the next run.
 var ErrIncomplete = errors.New("some content could not be fetched")
+
+// DefaultSpoolMem is how much of a blob's lines each of workers keeps in memory: 16 MiB for
+// them all, so that memory does not grow with workers, but 256 KiB to 1 MiB each (most blobs
+// are smaller; a larger one goes through a scratch file, which costs a copy more).
+func DefaultSpoolMem(workers int) int {
+	return min(max((16<<20)/max(workers, 1), 256<<10), 1<<20)
+}
 
 // Run fetches. It returns the per-type results, and an error that wraps ErrIncomplete when
 // some content is missing, or another error when the run could not proceed at all.
@@ -165,7 +172,7 @@ func newRun(o Options) *run {
 		o.Workers = 1
 	}
 	if o.SpoolMem <= 0 {
-		o.SpoolMem = 1 << 20
+		o.SpoolMem = DefaultSpoolMem(o.Workers)
 	}
 	if o.RecordHorizon == 0 {
 		o.RecordHorizon = DefaultRecordHorizon
