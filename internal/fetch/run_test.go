@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -443,4 +444,44 @@ func same(got, want []string) bool {
 	slices.Sort(a)
 	slices.Sort(b)
 	return slices.Equal(a, b)
+}
+
+// A commit that reads the output's size while another worker has appended its blob but not yet
+// recorded it must not save that size: a crash after the save would leave the blob out of the
+// ledger and its lines before the saved size, so the next run would write them again.
+func TestCommitWaitsForAppendedBlobs(t *testing.T) {
+	w := newWorld(t, ct)
+	a := w.api.add(ct, "a", w.now.Add(-2*time.Hour), 2)
+	b := w.api.add(ct, "b", w.now.Add(-time.Hour), 2)
+	store := &orderStore{Store: w.open(), w: w}
+	var once sync.Once
+	committed := make(chan error, 1)
+	t.Cleanup(func() { testHookAppended = nil })
+	testHookAppended = func(r *typeRun, c activity.Content) {
+		if c.ContentID != "a" {
+			return
+		}
+		once.Do(func() {
+			// Another worker's commit, between a's append and its records. It cannot finish
+			// before this worker goes on; without the lock it does, saving a's lines unrecorded.
+			go func() { committed <- r.commit(time.Time{}) }()
+			select {
+			case err := <-committed:
+				committed <- err
+			case <-time.After(500 * time.Millisecond):
+			}
+		})
+	}
+	if _, err := Run(context.Background(), w.options(store, ct)); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-committed; err != nil {
+		t.Fatalf("the commit between append and records: %v", err)
+	}
+	if store.saves < 3 || len(store.broken) > 0 {
+		t.Errorf("%d saves; broken:\n%s", store.saves, strings.Join(store.broken, "\n"))
+	}
+	if got, want := w.ids(ct), records(a, b); !same(got, want) {
+		t.Errorf("written %v, want %v", got, want)
+	}
 }
