@@ -359,7 +359,7 @@ func TestRecoveryWritesNothingTwice(t *testing.T) {
 			}
 			written := w.ids(ct)
 			if tt.rotate {
-				written = append(readIDs(t, w, path+".1"), written...)
+				written = append(readIDs(t, path+".1", ct), written...)
 			}
 			if want := records(a, b); !same(written, want) {
 				t.Errorf("written %v, want %v", written, want)
@@ -385,10 +385,10 @@ func appendFile(t *testing.T, path, s string) {
 	}
 }
 
-// readIDs reads the record Ids of a rotated output file.
-func readIDs(t *testing.T, w *world, path string) []string {
+// readIDs reads the record Ids of a content type's records in the file at path.
+func readIDs(t *testing.T, path, contentType string) []string {
 	t.Helper()
-	moved := filepath.Join(t.TempDir(), ct+".log")
+	moved := filepath.Join(t.TempDir(), contentType+".log")
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -396,7 +396,7 @@ func readIDs(t *testing.T, w *world, path string) []string {
 	if err := os.WriteFile(moved, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return (&world{t: t, out: filepath.Dir(moved)}).ids(ct)
+	return (&world{t: t, out: filepath.Dir(moved)}).ids(contentType)
 }
 
 // A full disk stops the run at the first fault: no blob after it is tried, what was written
@@ -483,5 +483,65 @@ func TestCommitWaitsForAppendedBlobs(t *testing.T) {
 	}
 	if got, want := w.ids(ct), records(a, b); !same(got, want) {
 		t.Errorf("written %v, want %v", got, want)
+	}
+}
+
+// Earlier versions named the output file, and its entry in the state, after the canonical
+// type; now the file follows the configured spelling. A run of the earlier version that died
+// after appending a blob left its lines past the saved size of the canonical entry: the first
+// run under the new name recovers them from there, writes none of them twice, and drops the
+// stale entry.
+func TestRecoveryAfterTheOutputIsRenamed(t *testing.T) {
+	const canonical, spelled = "Audit.SharePoint", "Audit.Sharepoint"
+	tests := []struct {
+		name string
+		move bool // the user moved the old file to the new name (or the file system ignores case)
+	}{
+		{name: "file renamed", move: true},
+		{name: "new file beside the old one"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t, canonical)
+			a := w.api.add(canonical, "a", w.now.Add(-2*time.Hour), 2)
+			if _, err := w.run(nil, canonical); err != nil { // the earlier version
+				t.Fatal(err)
+			}
+			b := w.api.add(canonical, "b", w.now.Add(time.Minute), 3)
+			old := filepath.Join(w.out, canonical+".log")
+			var tail strings.Builder
+			for _, id := range b.records {
+				fmt.Fprintf(&tail, `{"Id":%q,"Operation":"Test","contentId":"b","contentType":%q}`+"\n", id, canonical)
+			}
+			appendFile(t, old, tail.String())
+			path := filepath.Join(w.out, spelled+".log")
+			if tt.move {
+				if err := os.Rename(old, path); err != nil {
+					t.Fatal(err)
+				}
+			}
+			w.now = w.now.Add(10 * time.Minute)
+			res, err := w.run(func(o *Options) { o.FileNames = map[string]string{canonical: spelled} }, canonical)
+			if err != nil {
+				t.Fatal(err)
+			}
+			written := readIDs(t, path, canonical)
+			if !tt.move {
+				written = append(readIDs(t, old, canonical), written...)
+			}
+			if want := records(a, b); !same(written, want) {
+				t.Errorf("written %v, want %v", written, want)
+			}
+			if d := res.Types[0].Duplicates; d != 3 {
+				t.Errorf("duplicates %d, want 3", d)
+			}
+			files := w.open().Snapshot().Files
+			if _, stale := files[canonical+".log"]; stale || len(files) != 1 {
+				t.Errorf("state files %v, want only %s.log", files, spelled)
+			}
+			if fi, err := os.Stat(path); err != nil || files[spelled+".log"].Size != fi.Size() {
+				t.Errorf("state files %v, file: %v %v", files, fi, err)
+			}
+		})
 	}
 }
