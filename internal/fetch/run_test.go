@@ -545,3 +545,103 @@ func TestRecoveryAfterTheOutputIsRenamed(t *testing.T) {
 		})
 	}
 }
+
+// A bad listing entry is reported and the listing goes on: the rest of its page and the
+// windows after it are fetched. What becomes of the entry depends on what is wrong with it.
+func TestBadListingEntryDoesNotStallTheType(t *testing.T) {
+	tests := []struct {
+		name    string
+		edit    func(*activity.Content)
+		want    string // in the error
+		written bool   // the bad entry's blob is written all the same
+		pinned  bool   // it stays pending and holds the saved end back
+	}{
+		{name: "without contentUri", edit: func(c *activity.Content) { c.ContentURI = "" },
+			want: "without contentUri", pinned: true},
+		{name: "unreadable contentCreated", edit: func(c *activity.Content) { c.ContentCreated = "26/11/2026 08:00" },
+			want: `contentCreated "26/11/2026 08:00"`, written: true},
+		{name: "another content type", edit: func(c *activity.Content) { c.ContentType = "Audit.Exchange" },
+			want: `contentType "Audit.Exchange"`},
+		{name: "without contentId", edit: func(c *activity.Content) { c.ContentID = "" },
+			want: "without contentId"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t, ct)
+			from := w.now.Add(-30 * time.Hour) // two windows
+			seed(t, w, func(s *state.State) { s.Types[ct] = &state.Type{End: from} })
+			a := w.api.add(ct, "a", from.Add(time.Hour), 1)
+			bad := w.api.add(ct, "bad", from.Add(2*time.Hour+500*time.Millisecond), 2)
+			c := w.api.add(ct, "c", from.Add(3*time.Hour), 1)
+			d := w.api.add(ct, "d", w.now.Add(-time.Hour), 1) // in the second window
+			w.api.edit = map[string]func(*activity.Content){"bad": tt.edit}
+			res, err := w.run(nil, ct)
+			if !errors.Is(err, ErrIncomplete) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want incomplete naming %q", err, tt.want)
+			}
+			if tt.name != "without contentId" && !strings.Contains(err.Error(), "bad") {
+				t.Errorf("err = %v does not name the entry", err)
+			}
+			if !strings.Contains(w.log.String(), "bad listing entry") {
+				t.Errorf("no warning; log:\n%s", w.log.String())
+			}
+			want := records(a, c, d)
+			if tt.written {
+				want = records(a, bad, c, d)
+			}
+			if got := w.ids(ct); !same(got, want) {
+				t.Errorf("written %v, want %v", got, want)
+			}
+			s := w.saved(ct)
+			wantEnd, wantPending := w.now, 0
+			if tt.pinned {
+				wantEnd, wantPending = bad.created.Truncate(time.Second), 1
+			}
+			if !s.End.Equal(wantEnd) || len(s.Pending) != wantPending || !res.Types[0].End.Equal(wantEnd) {
+				t.Errorf("saved end %s, pending %v; want end %s and %d pending", s.End, s.Pending, wantEnd, wantPending)
+			}
+			if !tt.pinned {
+				return
+			}
+			// A pending entry without contentUri is not downloaded while the listing still
+			// lacks it; once a listing gives one, it is fetched and the end moves on.
+			w.now = w.now.Add(10 * time.Minute)
+			if _, err := w.run(nil, ct); !errors.Is(err, ErrIncomplete) || w.api.downloads["bad"] != 0 {
+				t.Fatalf("err = %v, downloads %d", err, w.api.downloads["bad"])
+			}
+			w.api.edit = nil
+			w.now = w.now.Add(10 * time.Minute)
+			if _, err := w.run(nil, ct); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := w.ids(ct), records(a, c, d, bad); !same(got, want) {
+				t.Errorf("written %v, want %v", got, want)
+			}
+			if s := w.saved(ct); !s.End.Equal(w.now) || len(s.Pending) != 0 {
+				t.Errorf("saved %+v", s)
+			}
+		})
+	}
+}
+
+// A blob left pending without contentUri is not downloaded, and once it has been failing for
+// the retention period without a readable expiration, it is reported lost and dropped.
+func TestPendingWithoutURIExpires(t *testing.T) {
+	w := newWorld(t, ct)
+	seed(t, w, func(s *state.State) {
+		s.Types[ct] = &state.Type{End: w.now.Add(-time.Hour), Pending: map[string]state.Pending{
+			"nouri": {ContentCreated: "garbage", Attempts: 3, FirstFailure: w.now.Add(-time.Hour)},
+			"old":   {ContentCreated: "garbage", Attempts: 90, FirstFailure: w.now.Add(-window.Retention - time.Minute)},
+		}}
+	})
+	res, err := w.run(nil, ct)
+	if !errors.Is(err, ErrIncomplete) || len(w.api.downloads) != 0 {
+		t.Fatalf("err = %v, downloads %v", err, w.api.downloads)
+	}
+	if !slices.Equal(res.Types[0].Expired, []string{"old"}) || !slices.Equal(res.Types[0].Failed, []string{"nouri"}) {
+		t.Errorf("expired %v, failed %v", res.Types[0].Expired, res.Types[0].Failed)
+	}
+	if p := w.saved(ct).Pending; len(p) != 1 || p["nouri"].Attempts != 4 {
+		t.Errorf("pending %+v", p)
+	}
+}

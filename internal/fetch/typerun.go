@@ -185,8 +185,21 @@ func (r *typeRun) retryPending(ctx context.Context, saved state.Type, log interf
 	for id, p := range saved.Pending {
 		c := activity.Content{ContentType: r.res.ContentType, ContentID: id, ContentURI: p.ContentURI,
 			ContentCreated: p.ContentCreated, ContentExpiration: p.ContentExpiration}
-		if exp := c.Expiration(); !exp.IsZero() && !exp.After(r.now) {
+		exp := c.Expiration()
+		if exp.IsZero() && !p.FirstFailure.IsZero() {
+			// Listed without a readable date: no content outlives the retention period
+			// counted from its first failure.
+			exp = p.FirstFailure.Add(window.Retention)
+		}
+		if !exp.IsZero() && !exp.After(r.now) {
 			r.expired(c, log)
+			continue
+		}
+		if c.ContentURI == "" { // listed without one: nothing to download
+			if !r.seen[id] {
+				r.seen[id] = true
+				r.failBlob(c, errNoURI)
+			}
 			continue
 		}
 		r.offer(ctx, c, false)
@@ -334,6 +347,9 @@ func (r *typeRun) appendBlob(c activity.Content, rd io.Reader, cl *claims, claim
 
 // testHookAppended, when set by a test, runs in appendBlob between the append and the records.
 var testHookAppended func(r *typeRun, c activity.Content)
+
+// errNoURI keeps a blob pending that was listed without a contentUri.
+var errNoURI = errors.New("listed without contentUri: it cannot be downloaded until a listing gives one")
 
 // errStopped fails the blobs that a stopped run did not start or did not finish.
 var errStopped = errors.New(stoppedReason)
