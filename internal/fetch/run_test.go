@@ -335,18 +335,8 @@ func TestRecoveryWritesNothingTwice(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			w := newWorld(t, ct)
-			a := w.api.add(ct, "a", w.now.Add(-2*time.Hour), 2)
-			if _, err := w.run(nil, ct); err != nil {
-				t.Fatal(err)
-			}
-			// The interrupted run: b's lines appended, neither state nor indexes told.
-			b := w.api.add(ct, "b", w.now.Add(time.Minute), 3)
+			a, b := interruptedRun(t, w, ct)
 			path := filepath.Join(w.out, ct+".log")
-			var tail strings.Builder
-			for _, id := range b.records {
-				fmt.Fprintf(&tail, `{"Id":%q,"Operation":"Test","contentId":"b","contentType":%q}`+"\n", id, ct)
-			}
-			appendFile(t, path, tail.String())
 			if tt.rotate {
 				if err := os.Rename(path, path+".1"); err != nil {
 					t.Fatal(err)
@@ -369,6 +359,23 @@ func TestRecoveryWritesNothingTwice(t *testing.T) {
 			}
 		})
 	}
+}
+
+// interruptedRun runs once, writing blob a to <contentType>.log, then plays a run that died
+// after appending blob b's lines: neither the state nor the indexes were told.
+func interruptedRun(t *testing.T, w *world, contentType string) (a, b fakeBlob) {
+	t.Helper()
+	a = w.api.add(contentType, "a", w.now.Add(-2*time.Hour), 2)
+	if _, err := w.run(nil, contentType); err != nil {
+		t.Fatal(err)
+	}
+	b = w.api.add(contentType, "b", w.now.Add(time.Minute), 3)
+	var tail strings.Builder
+	for _, id := range b.records {
+		fmt.Fprintf(&tail, `{"Id":%q,"Operation":"Test","contentId":"b","contentType":%q}`+"\n", id, contentType)
+	}
+	appendFile(t, filepath.Join(w.out, contentType+".log"), tail.String())
+	return a, b
 }
 
 func appendFile(t *testing.T, path, s string) {
@@ -503,17 +510,8 @@ func TestRecoveryAfterTheOutputIsRenamed(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			w := newWorld(t, canonical)
-			a := w.api.add(canonical, "a", w.now.Add(-2*time.Hour), 2)
-			if _, err := w.run(nil, canonical); err != nil { // the earlier version
-				t.Fatal(err)
-			}
-			b := w.api.add(canonical, "b", w.now.Add(time.Minute), 3)
+			a, b := interruptedRun(t, w, canonical) // of the earlier version
 			old := filepath.Join(w.out, canonical+".log")
-			var tail strings.Builder
-			for _, id := range b.records {
-				fmt.Fprintf(&tail, `{"Id":%q,"Operation":"Test","contentId":"b","contentType":%q}`+"\n", id, canonical)
-			}
-			appendFile(t, old, tail.String())
 			path := filepath.Join(w.out, spelled+".log")
 			if tt.move {
 				if err := os.Rename(old, path); err != nil {
