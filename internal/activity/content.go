@@ -41,19 +41,39 @@ func (c Content) Expiration() time.Time {
 // retention is how long Microsoft keeps content after it became available.
 const retention = 7 * 24 * time.Hour
 
-func (c Content) validate() error {
-	if c.ContentID == "" || c.ContentURI == "" {
-		return fmt.Errorf("listing entry without contentId or contentUri: %+v", c)
+// Fault is what is wrong with a listing entry, as Check finds it.
+type Fault int
+
+// The faults of a listing entry, the worst first: an entry has the first that applies.
+const (
+	EntryOK        Fault = iota
+	EntryOtherType       // of another content type: never to be written into this type's file
+	EntryNoID            // without contentId: cannot be told apart from other blobs or kept pending
+	EntryNoURI           // without contentUri: cannot be downloaded
+	EntryBadTime         // contentCreated or contentExpiration unreadable: only its metadata is odd
+)
+
+// Check says what is wrong with a listing entry of contentType, and why; EntryOK and nil when
+// nothing is. List passes every entry on, whatever Check would say: one bad entry must not
+// keep a listing's other entries, and the windows after it, from being fetched.
+func (c Content) Check(contentType string) (Fault, error) {
+	switch {
+	case c.ContentType != "" && !strings.EqualFold(c.ContentType, contentType):
+		return EntryOtherType, fmt.Errorf("listing entry %s of %s has contentType %q", c.ContentID, contentType, c.ContentType)
+	case c.ContentID == "":
+		return EntryNoID, fmt.Errorf("listing entry without contentId (contentUri %q, contentCreated %q)", c.ContentURI, c.ContentCreated)
+	case c.ContentURI == "":
+		return EntryNoURI, fmt.Errorf("listing entry %s without contentUri: it cannot be downloaded", c.ContentID)
 	}
 	if _, err := parseAPITime(c.ContentCreated); err != nil {
-		return fmt.Errorf("listing entry %s: contentCreated %q: %w", c.ContentID, c.ContentCreated, err)
+		return EntryBadTime, fmt.Errorf("listing entry %s: contentCreated %q: %w", c.ContentID, c.ContentCreated, err)
 	}
 	if c.ContentExpiration != "" {
 		if _, err := parseAPITime(c.ContentExpiration); err != nil {
-			return fmt.Errorf("listing entry %s: contentExpiration %q: %w", c.ContentID, c.ContentExpiration, err)
+			return EntryBadTime, fmt.Errorf("listing entry %s: contentExpiration %q: %w", c.ContentID, c.ContentExpiration, err)
 		}
 	}
-	return nil
+	return EntryOK, nil
 }
 
 // parseAPITime reads the API's timestamps ("2015-05-23T17:35:00.000Z"; zone and fraction optional).
@@ -81,7 +101,8 @@ const DefaultMaxBlobBytes = 1 << 30
 
 // List lists the blobs of contentType that became available in w, page by page, calling fn
 // with each page. When the API invalidates a page token (AF20031) the listing starts over, so
-// fn may see an entry twice: callers dedupe by contentId.
+// fn may see an entry twice: callers dedupe by contentId. Entries are passed on as listed,
+// bad ones too: callers Check each.
 func (c *Client) List(ctx context.Context, contentType string, w window.Window, fn func([]Content) error) error {
 	op := fmt.Sprintf("list %s %s", contentType, w)
 	first := c.endpoint("subscriptions/content", url.Values{
@@ -119,15 +140,6 @@ func (c *Client) List(ctx context.Context, contentType string, w window.Window, 
 		}
 		if err != nil {
 			return err
-		}
-		for _, e := range entries {
-			if err := e.validate(); err != nil {
-				return fmt.Errorf("%s: %w", op, err)
-			}
-			// An entry of another type would be written into this type's file.
-			if e.ContentType != "" && !strings.EqualFold(e.ContentType, contentType) {
-				return fmt.Errorf("%s: listing entry %s has contentType %q", op, e.ContentID, e.ContentType)
-			}
 		}
 		if err := fn(entries); err != nil {
 			return err

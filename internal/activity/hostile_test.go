@@ -85,21 +85,9 @@ func TestListRefusesHostileAnswers(t *testing.T) {
 		{"endless pages", func(srv *emulator.Server, _ []emulator.Blob) {
 			srv.SetPaging("Audit.General", emulator.Paging{Endless: true})
 		}, "more than 6 pages"},
-		{"entry without contentUri", func(srv *emulator.Server, b []emulator.Blob) {
-			srv.EditListing(b[1].ContentID, map[string]any{"contentUri": nil})
-		}, "without contentId or contentUri"},
-		{"entry without contentId", func(srv *emulator.Server, b []emulator.Blob) {
-			srv.EditListing(b[1].ContentID, map[string]any{"contentId": ""})
-		}, "without contentId or contentUri"},
-		{"entry with a malformed date", func(srv *emulator.Server, b []emulator.Blob) {
-			srv.EditListing(b[1].ContentID, map[string]any{"contentCreated": "26/11/2026 08:00"})
-		}, "contentCreated"},
 		{"entry with a date of the wrong type", func(srv *emulator.Server, b []emulator.Blob) {
 			srv.EditListing(b[1].ContentID, map[string]any{"contentCreated": 1764144000})
 		}, "not a JSON array of content entries"},
-		{"entry of another content type", func(srv *emulator.Server, b []emulator.Blob) {
-			srv.EditListing(b[1].ContentID, map[string]any{"contentType": "Audit.Exchange"})
-		}, `contentType "Audit.Exchange"`},
 		{"HTML page with status 200", func(srv *emulator.Server, _ []emulator.Blob) {
 			srv.SetListingAnswer("Audit.General", &emulator.Answer{ContentType: "text/html", Body: "<html><body>Access denied by proxy</body></html>"})
 		}, "HTML page instead of JSON"},
@@ -138,6 +126,51 @@ func TestListRefusesHostileAnswers(t *testing.T) {
 			}
 			if len(srv.Requests()) > maxPages {
 				t.Errorf("%d requests, want at most %d", len(srv.Requests()), maxPages)
+			}
+		})
+	}
+}
+
+// A bad entry does not end the listing: every entry, the bad one too, reaches the caller, and
+// Check says what is wrong with it.
+func TestListPassesBadEntriesOn(t *testing.T) {
+	tests := []struct {
+		name  string
+		edit  map[string]any
+		fault Fault
+		want  string
+	}{
+		{"entry without contentUri", map[string]any{"contentUri": nil}, EntryNoURI, "without contentUri"},
+		{"entry without contentId", map[string]any{"contentId": ""}, EntryNoID, "without contentId"},
+		{"entry with a malformed date", map[string]any{"contentCreated": "26/11/2026 08:00"}, EntryBadTime, "contentCreated"},
+		{"entry with a malformed expiration", map[string]any{"contentExpiration": "soon"}, EntryBadTime, "contentExpiration"},
+		{"entry of another content type", map[string]any{"contentType": "Audit.Exchange"}, EntryOtherType, `contentType "Audit.Exchange"`},
+		{"entry of the type in another casing", map[string]any{"contentType": "audit.general"}, EntryOK, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, srv, blobs, w := hostileAPI(t, 0)
+			srv.EditListing(blobs[1].ContentID, tt.edit)
+			var got []Content
+			err := c.List(context.Background(), "Audit.General", w, func(page []Content) error {
+				got = append(got, page...)
+				return nil
+			})
+			if err != nil || len(got) != len(blobs) {
+				t.Fatalf("List: %v, %d entries, want %d", err, len(got), len(blobs))
+			}
+			for i, e := range got {
+				fault, err := e.Check("Audit.General")
+				want := EntryOK
+				if i == 1 {
+					want = tt.fault
+				}
+				if fault != want || (err == nil) != (want == EntryOK) {
+					t.Errorf("entry %d: fault %d (%v), want %d", i, fault, err, want)
+				}
+				if err != nil && !strings.Contains(err.Error(), tt.want) {
+					t.Errorf("entry %d: %q does not name %q", i, err, tt.want)
+				}
 			}
 		})
 	}
@@ -228,10 +261,10 @@ func FuzzDecodeListing(f *testing.F) {
 			return
 		}
 		for _, e := range entries {
-			if e.validate() != nil {
+			if fault, _ := e.Check("Audit.General"); fault != EntryOK && fault != EntryBadTime {
 				continue
 			}
-			// What passes validation has what the download needs.
+			// What may be downloaded has what the download needs.
 			if e.ContentID == "" || e.ContentURI == "" {
 				t.Fatalf("validated entry is not usable: %+v", e)
 			}

@@ -238,6 +238,10 @@ func auditType(ctx context.Context, o Options, ct string, start, end, now time.T
 		clear(seen)
 		failed, err := activity.ListSplitting(ctx, o.API.List, ct, w, func(page []activity.Content) error {
 			for _, c := range page {
+				// A bad entry cannot be classified: the audit of the type stops at it.
+				if _, err := c.Check(ct); err != nil {
+					return fmt.Errorf("list %s %s: %w", ct, w, err)
+				}
 				k := dedup.KeyOf(c.ContentID)
 				if _, ok := seen[k]; ok {
 					continue

@@ -35,6 +35,7 @@ func TestHostileAnswersLoseNothing(t *testing.T) {
 		disarm  func(h *harness, b blobs)
 		want    string // in stderr
 		listing bool   // the listing fails (the window stays pending), not one blob
+		fetched bool   // the blob is fetched all the same: only its listing entry's metadata is odd
 	}{
 		{name: "blob is not a JSON array", arm: blobAnswer(emulator.Answer{Body: `{"value":[{"Id":"x"}]}`}), want: "expected a JSON array"},
 		{name: "blob is truncated JSON", arm: blobAnswer(emulator.Answer{Body: `[{"Id":"a","Operation":"UserLoggedIn"},{"Id":"b","Oper`}), want: "blob format"},
@@ -55,10 +56,10 @@ func TestHostileAnswersLoseNothing(t *testing.T) {
 		{name: "NextPageUri loops to the same page", listing: true, arm: func(h *harness, _ blobs) {
 			h.srv.SetPaging(ct, emulator.Paging{Loop: true})
 		}, want: "same next page twice"},
-		{name: "listing entry without contentUri", listing: true, arm: func(h *harness, b blobs) {
+		{name: "listing entry without contentUri", arm: func(h *harness, b blobs) {
 			h.srv.EditListing(b[1].ContentID, map[string]any{"contentUri": nil})
-		}, want: "without contentId or contentUri"},
-		{name: "listing entry with a malformed date", listing: true, arm: func(h *harness, b blobs) {
+		}, want: "without contentUri"},
+		{name: "listing entry with a malformed date", fetched: true, arm: func(h *harness, b blobs) {
 			h.srv.EditListing(b[1].ContentID, map[string]any{"contentCreated": "2026-13-45T99:00:00Z"})
 		}, want: "contentCreated"},
 		{name: "listing is an HTML page with status 200", listing: true, arm: func(h *harness, _ blobs) {
@@ -86,18 +87,25 @@ func TestHostileAnswersLoseNothing(t *testing.T) {
 			if strings.Contains(stderr, "panic") || strings.Contains(stderr, "goroutine ") {
 				t.Errorf("stack trace:\n%s", stderr)
 			}
+			written := map[any]bool{}
 			for _, rec := range h.lines(ct) { // every line a complete JSON object
 				// Pages listed before a bad one are fetched; a bad blob never is.
-				if !tt.listing && rec["contentId"] == b[1].ContentID {
+				if !tt.listing && !tt.fetched && rec["contentId"] == b[1].ContentID {
 					t.Errorf("a record of the bad blob was written: %v", rec)
+				}
+				written[rec["contentId"]] = true
+			}
+			for i, blob := range b { // one bad blob or entry stops nothing else
+				if !tt.listing && (i != 1 || tt.fetched) && !written[blob.ContentID] {
+					t.Errorf("blob %s was not fetched", blob.ContentID)
 				}
 			}
 			onlyOwnHost(t, h)
 			st := h.saved(ct)
-			if st.End.After(b[1].Created) {
+			if !tt.fetched && st.End.After(b[1].Created) {
 				t.Errorf("saved end %s passed the content not fetched (created %s)", st.End, b[1].Created)
 			}
-			if _, pending := st.Pending[b[1].ContentID]; !tt.listing && !pending {
+			if _, pending := st.Pending[b[1].ContentID]; !tt.listing && !tt.fetched && !pending {
 				t.Errorf("blob %s is not pending in the state", b[1].ContentID)
 			}
 

@@ -42,12 +42,13 @@ type fakeAPI struct {
 	subs      map[string]string // content type → status; a type missing has no subscription
 	blobs     map[string][]fakeBlob
 	pageSize  int
-	maxWindow time.Duration             // longer windows are refused (AF20055); 0: none
-	failList  func(window.Window) error // the answer to listing a window, nil: none
-	failBlob  map[string]error          // contentId → the answer to each download
-	started   []string                  // subscriptions started
-	listed    []window.Window           // windows listed successfully
-	downloads map[string]int            // contentId → downloads
+	maxWindow time.Duration                      // longer windows are refused (AF20055); 0: none
+	failList  func(window.Window) error          // the answer to listing a window, nil: none
+	failBlob  map[string]error                   // contentId → the answer to each download
+	edit      map[string]func(*activity.Content) // contentId → how its listing entry is bent
+	started   []string                           // subscriptions started
+	listed    []window.Window                    // windows listed successfully
+	downloads map[string]int                     // contentId → downloads
 }
 
 func newFakeAPI(types ...string) *fakeAPI {
@@ -106,7 +107,11 @@ func (a *fakeAPI) List(ctx context.Context, ct string, w window.Window, page fun
 	var in []activity.Content
 	for _, b := range a.blobs[ct] {
 		if !b.created.Before(w.Start) && b.created.Before(w.End) {
-			in = append(in, b.content(ct))
+			c := b.content(ct)
+			if edit := a.edit[b.id]; edit != nil {
+				edit(&c)
+			}
+			in = append(in, c)
 		}
 	}
 	if err == nil {

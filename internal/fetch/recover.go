@@ -10,6 +10,7 @@ import (
 
 	"github.com/o365logfetch/o365logfetch/internal/blob"
 	"github.com/o365logfetch/o365logfetch/internal/dedup"
+	"github.com/o365logfetch/o365logfetch/internal/layout"
 	"github.com/o365logfetch/o365logfetch/internal/sink"
 	"github.com/o365logfetch/o365logfetch/internal/state"
 )
@@ -25,6 +26,13 @@ import (
 // of it is such a tail, and so is the recorded file's own tail past its size where it still
 // lies uncompressed beside it (Audit.Exchange.log.1). A file smaller than recorded without an
 // identity to compare (truncated by copytruncate) is taken as it is.
+//
+// Earlier versions named every file, and so its entry, after the canonical content type
+// (Audit.SharePoint.log) where the file now follows the configured spelling
+// (Audit.Sharepoint.log). A file without an entry of its own takes the canonical one, which is
+// then dropped: where it describes this very file (renamed, or a file system that ignores case)
+// recovery goes on as above; where it describes another file, the canonically named one that
+// the earlier version wrote, that file's tail (or its rotated copy's) is the one read.
 func (r *run) recoverTails() error {
 	o, now := r.o, r.now
 	files := o.Store.Snapshot().Files
@@ -33,6 +41,7 @@ func (r *run) recoverTails() error {
 		id   string
 	}
 	current := map[string]file{}
+	var adopted []string // canonical entries taken by a file named otherwise
 	for ct, w := range r.outs.writers {
 		name := filepath.Base(w.Path())
 		size, id, err := w.Stat()
@@ -41,12 +50,36 @@ func (r *run) recoverTails() error {
 		}
 		current[name] = file{size, id}
 		committed, ok := files[name]
+		canonical := ""
+		if c := layout.Output(ct); !ok && c != name {
+			if committed, ok = files[c]; ok {
+				canonical = c
+				adopted = append(adopted, c)
+			}
+		}
 		if !ok || r.records == nil {
 			continue
 		}
 		var keys []dedup.Key
 		rotated := committed.ID != "" && id != "" && committed.ID != id
 		switch {
+		case rotated && canonical != "":
+			// This file is not the one the entry describes: it is taken as it is, and the
+			// earlier version's file holds the tail.
+			old := filepath.Join(filepath.Dir(w.Path()), canonical)
+			if fi, err := os.Stat(old); err != nil || sink.FileID(fi) != committed.ID {
+				if old, err = findRotated(old, committed.ID); err != nil {
+					return fmt.Errorf("recover %s: %w", w.Path(), err)
+				}
+			}
+			if old == "" {
+				o.Log.Warn("the file an earlier version wrote under the canonical name is gone or compressed: records it got after its last save may be written again",
+					"content_type", ct, "file", filepath.Join(filepath.Dir(w.Path()), canonical))
+				break
+			}
+			if keys, err = tailKeys(old, committed.Size); err != nil {
+				return fmt.Errorf("recover %s: %w", old, err)
+			}
 		case rotated:
 			if keys, err = tailKeys(w.Path(), 0); err != nil {
 				return fmt.Errorf("recover %s: %w", w.Path(), err)
@@ -85,6 +118,9 @@ func (r *run) recoverTails() error {
 	return o.Store.Update(now, func(s *state.State) {
 		if s.Files == nil {
 			s.Files = map[string]state.File{}
+		}
+		for _, name := range adopted {
+			delete(s.Files, name)
 		}
 		for name, f := range current {
 			s.Files[name] = state.File{Size: f.size, ID: f.id}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -334,18 +335,8 @@ func TestRecoveryWritesNothingTwice(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			w := newWorld(t, ct)
-			a := w.api.add(ct, "a", w.now.Add(-2*time.Hour), 2)
-			if _, err := w.run(nil, ct); err != nil {
-				t.Fatal(err)
-			}
-			// The interrupted run: b's lines appended, neither state nor indexes told.
-			b := w.api.add(ct, "b", w.now.Add(time.Minute), 3)
+			a, b := interruptedRun(t, w, ct)
 			path := filepath.Join(w.out, ct+".log")
-			var tail strings.Builder
-			for _, id := range b.records {
-				fmt.Fprintf(&tail, `{"Id":%q,"Operation":"Test","contentId":"b","contentType":%q}`+"\n", id, ct)
-			}
-			appendFile(t, path, tail.String())
 			if tt.rotate {
 				if err := os.Rename(path, path+".1"); err != nil {
 					t.Fatal(err)
@@ -358,7 +349,7 @@ func TestRecoveryWritesNothingTwice(t *testing.T) {
 			}
 			written := w.ids(ct)
 			if tt.rotate {
-				written = append(readIDs(t, w, path+".1"), written...)
+				written = append(readIDs(t, path+".1", ct), written...)
 			}
 			if want := records(a, b); !same(written, want) {
 				t.Errorf("written %v, want %v", written, want)
@@ -368,6 +359,23 @@ func TestRecoveryWritesNothingTwice(t *testing.T) {
 			}
 		})
 	}
+}
+
+// interruptedRun runs once, writing blob a to <contentType>.log, then plays a run that died
+// after appending blob b's lines: neither the state nor the indexes were told.
+func interruptedRun(t *testing.T, w *world, contentType string) (a, b fakeBlob) {
+	t.Helper()
+	a = w.api.add(contentType, "a", w.now.Add(-2*time.Hour), 2)
+	if _, err := w.run(nil, contentType); err != nil {
+		t.Fatal(err)
+	}
+	b = w.api.add(contentType, "b", w.now.Add(time.Minute), 3)
+	var tail strings.Builder
+	for _, id := range b.records {
+		fmt.Fprintf(&tail, `{"Id":%q,"Operation":"Test","contentId":"b","contentType":%q}`+"\n", id, contentType)
+	}
+	appendFile(t, filepath.Join(w.out, contentType+".log"), tail.String())
+	return a, b
 }
 
 func appendFile(t *testing.T, path, s string) {
@@ -384,10 +392,10 @@ func appendFile(t *testing.T, path, s string) {
 	}
 }
 
-// readIDs reads the record Ids of a rotated output file.
-func readIDs(t *testing.T, w *world, path string) []string {
+// readIDs reads the record Ids of a content type's records in the file at path.
+func readIDs(t *testing.T, path, contentType string) []string {
 	t.Helper()
-	moved := filepath.Join(t.TempDir(), ct+".log")
+	moved := filepath.Join(t.TempDir(), contentType+".log")
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -395,7 +403,7 @@ func readIDs(t *testing.T, w *world, path string) []string {
 	if err := os.WriteFile(moved, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return (&world{t: t, out: filepath.Dir(moved)}).ids(ct)
+	return (&world{t: t, out: filepath.Dir(moved)}).ids(contentType)
 }
 
 // A full disk stops the run at the first fault: no blob after it is tried, what was written
@@ -443,4 +451,195 @@ func same(got, want []string) bool {
 	slices.Sort(a)
 	slices.Sort(b)
 	return slices.Equal(a, b)
+}
+
+// A commit that reads the output's size while another worker has appended its blob but not yet
+// recorded it must not save that size: a crash after the save would leave the blob out of the
+// ledger and its lines before the saved size, so the next run would write them again.
+func TestCommitWaitsForAppendedBlobs(t *testing.T) {
+	w := newWorld(t, ct)
+	a := w.api.add(ct, "a", w.now.Add(-2*time.Hour), 2)
+	b := w.api.add(ct, "b", w.now.Add(-time.Hour), 2)
+	store := &orderStore{Store: w.open(), w: w}
+	var once sync.Once
+	committed := make(chan error, 1)
+	t.Cleanup(func() { testHookAppended = nil })
+	testHookAppended = func(r *typeRun, c activity.Content) {
+		if c.ContentID != "a" {
+			return
+		}
+		once.Do(func() {
+			// Another worker's commit, between a's append and its records. It cannot finish
+			// before this worker goes on; without the lock it does, saving a's lines unrecorded.
+			go func() { committed <- r.commit(time.Time{}) }()
+			select {
+			case err := <-committed:
+				committed <- err
+			case <-time.After(500 * time.Millisecond):
+			}
+		})
+	}
+	if _, err := Run(context.Background(), w.options(store, ct)); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-committed; err != nil {
+		t.Fatalf("the commit between append and records: %v", err)
+	}
+	if store.saves < 3 || len(store.broken) > 0 {
+		t.Errorf("%d saves; broken:\n%s", store.saves, strings.Join(store.broken, "\n"))
+	}
+	if got, want := w.ids(ct), records(a, b); !same(got, want) {
+		t.Errorf("written %v, want %v", got, want)
+	}
+}
+
+// Earlier versions named the output file, and its entry in the state, after the canonical
+// type; now the file follows the configured spelling. A run of the earlier version that died
+// after appending a blob left its lines past the saved size of the canonical entry: the first
+// run under the new name recovers them from there, writes none of them twice, and drops the
+// stale entry.
+func TestRecoveryAfterTheOutputIsRenamed(t *testing.T) {
+	const canonical, spelled = "Audit.SharePoint", "Audit.Sharepoint"
+	tests := []struct {
+		name string
+		move bool // the user moved the old file to the new name (or the file system ignores case)
+	}{
+		{name: "file renamed", move: true},
+		{name: "new file beside the old one"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t, canonical)
+			a, b := interruptedRun(t, w, canonical) // of the earlier version
+			old := filepath.Join(w.out, canonical+".log")
+			path := filepath.Join(w.out, spelled+".log")
+			if tt.move {
+				if err := os.Rename(old, path); err != nil {
+					t.Fatal(err)
+				}
+			}
+			w.now = w.now.Add(10 * time.Minute)
+			res, err := w.run(func(o *Options) { o.FileNames = map[string]string{canonical: spelled} }, canonical)
+			if err != nil {
+				t.Fatal(err)
+			}
+			written := readIDs(t, path, canonical)
+			if !tt.move {
+				written = append(readIDs(t, old, canonical), written...)
+			}
+			if want := records(a, b); !same(written, want) {
+				t.Errorf("written %v, want %v", written, want)
+			}
+			if d := res.Types[0].Duplicates; d != 3 {
+				t.Errorf("duplicates %d, want 3", d)
+			}
+			files := w.open().Snapshot().Files
+			if _, stale := files[canonical+".log"]; stale || len(files) != 1 {
+				t.Errorf("state files %v, want only %s.log", files, spelled)
+			}
+			if fi, err := os.Stat(path); err != nil || files[spelled+".log"].Size != fi.Size() {
+				t.Errorf("state files %v, file: %v %v", files, fi, err)
+			}
+		})
+	}
+}
+
+// A bad listing entry is reported and the listing goes on: the rest of its page and the
+// windows after it are fetched. What becomes of the entry depends on what is wrong with it.
+func TestBadListingEntryDoesNotStallTheType(t *testing.T) {
+	tests := []struct {
+		name    string
+		edit    func(*activity.Content)
+		want    string // in the error
+		written bool   // the bad entry's blob is written all the same
+		pinned  bool   // it stays pending and holds the saved end back
+	}{
+		{name: "without contentUri", edit: func(c *activity.Content) { c.ContentURI = "" },
+			want: "without contentUri", pinned: true},
+		{name: "unreadable contentCreated", edit: func(c *activity.Content) { c.ContentCreated = "26/11/2026 08:00" },
+			want: `contentCreated "26/11/2026 08:00"`, written: true},
+		{name: "another content type", edit: func(c *activity.Content) { c.ContentType = "Audit.Exchange" },
+			want: `contentType "Audit.Exchange"`},
+		{name: "without contentId", edit: func(c *activity.Content) { c.ContentID = "" },
+			want: "without contentId"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t, ct)
+			from := w.now.Add(-30 * time.Hour) // two windows
+			seed(t, w, func(s *state.State) { s.Types[ct] = &state.Type{End: from} })
+			a := w.api.add(ct, "a", from.Add(time.Hour), 1)
+			bad := w.api.add(ct, "bad", from.Add(2*time.Hour+500*time.Millisecond), 2)
+			c := w.api.add(ct, "c", from.Add(3*time.Hour), 1)
+			d := w.api.add(ct, "d", w.now.Add(-time.Hour), 1) // in the second window
+			w.api.edit = map[string]func(*activity.Content){"bad": tt.edit}
+			res, err := w.run(nil, ct)
+			if !errors.Is(err, ErrIncomplete) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want incomplete naming %q", err, tt.want)
+			}
+			if tt.name != "without contentId" && !strings.Contains(err.Error(), "bad") {
+				t.Errorf("err = %v does not name the entry", err)
+			}
+			if !strings.Contains(w.log.String(), "bad listing entry") {
+				t.Errorf("no warning; log:\n%s", w.log.String())
+			}
+			want := records(a, c, d)
+			if tt.written {
+				want = records(a, bad, c, d)
+			}
+			if got := w.ids(ct); !same(got, want) {
+				t.Errorf("written %v, want %v", got, want)
+			}
+			s := w.saved(ct)
+			wantEnd, wantPending := w.now, 0
+			if tt.pinned {
+				wantEnd, wantPending = bad.created.Truncate(time.Second), 1
+			}
+			if !s.End.Equal(wantEnd) || len(s.Pending) != wantPending || !res.Types[0].End.Equal(wantEnd) {
+				t.Errorf("saved end %s, pending %v; want end %s and %d pending", s.End, s.Pending, wantEnd, wantPending)
+			}
+			if !tt.pinned {
+				return
+			}
+			// A pending entry without contentUri is not downloaded while the listing still
+			// lacks it; once a listing gives one, it is fetched and the end moves on.
+			w.now = w.now.Add(10 * time.Minute)
+			if _, err := w.run(nil, ct); !errors.Is(err, ErrIncomplete) || w.api.downloads["bad"] != 0 {
+				t.Fatalf("err = %v, downloads %d", err, w.api.downloads["bad"])
+			}
+			w.api.edit = nil
+			w.now = w.now.Add(10 * time.Minute)
+			if _, err := w.run(nil, ct); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := w.ids(ct), records(a, c, d, bad); !same(got, want) {
+				t.Errorf("written %v, want %v", got, want)
+			}
+			if s := w.saved(ct); !s.End.Equal(w.now) || len(s.Pending) != 0 {
+				t.Errorf("saved %+v", s)
+			}
+		})
+	}
+}
+
+// A blob left pending without contentUri is not downloaded, and once it has been failing for
+// the retention period without a readable expiration, it is reported lost and dropped.
+func TestPendingWithoutURIExpires(t *testing.T) {
+	w := newWorld(t, ct)
+	seed(t, w, func(s *state.State) {
+		s.Types[ct] = &state.Type{End: w.now.Add(-time.Hour), Pending: map[string]state.Pending{
+			"nouri": {ContentCreated: "garbage", Attempts: 3, FirstFailure: w.now.Add(-time.Hour)},
+			"old":   {ContentCreated: "garbage", Attempts: 90, FirstFailure: w.now.Add(-window.Retention - time.Minute)},
+		}}
+	})
+	res, err := w.run(nil, ct)
+	if !errors.Is(err, ErrIncomplete) || len(w.api.downloads) != 0 {
+		t.Fatalf("err = %v, downloads %v", err, w.api.downloads)
+	}
+	if !slices.Equal(res.Types[0].Expired, []string{"old"}) || !slices.Equal(res.Types[0].Failed, []string{"nouri"}) {
+		t.Errorf("expired %v, failed %v", res.Types[0].Expired, res.Types[0].Failed)
+	}
+	if p := w.saved(ct).Pending; len(p) != 1 || p["nouri"].Attempts != 4 {
+		t.Errorf("pending %+v", p)
+	}
 }

@@ -53,6 +53,9 @@ type typeRun struct {
 	pending map[string]state.Pending // blobs pending from earlier runs (read only)
 
 	commitMu sync.Mutex // one commit of the type at a time
+	// appendMu is held for reading from a blob's append to its records in the indexes, and
+	// for writing while a commit reads the output file's size (see appendBlob).
+	appendMu sync.RWMutex
 
 	mu         sync.Mutex
 	done       map[string]time.Time // written since the last commit: contentId → expiration
@@ -182,8 +185,21 @@ func (r *typeRun) retryPending(ctx context.Context, saved state.Type, log interf
 	for id, p := range saved.Pending {
 		c := activity.Content{ContentType: r.res.ContentType, ContentID: id, ContentURI: p.ContentURI,
 			ContentCreated: p.ContentCreated, ContentExpiration: p.ContentExpiration}
-		if exp := c.Expiration(); !exp.IsZero() && !exp.After(r.now) {
+		exp := c.Expiration()
+		if exp.IsZero() && !p.FirstFailure.IsZero() {
+			// Listed without a readable date: no content outlives the retention period
+			// counted from its first failure.
+			exp = p.FirstFailure.Add(window.Retention)
+		}
+		if !exp.IsZero() && !exp.After(r.now) {
 			r.expired(c, log)
+			continue
+		}
+		if c.ContentURI == "" { // listed without one: nothing to download
+			if !r.seen[id] {
+				r.seen[id] = true
+				r.failBlob(c, errNoURI)
+			}
 			continue
 		}
 		r.offer(ctx, c, false)
@@ -273,24 +289,17 @@ func (r *typeRun) fetch(ctx context.Context, c activity.Content, claim blobClaim
 	if err == nil {
 		var rd io.Reader
 		if rd, err = sp.Reader(); err == nil {
-			_, err = r.out.Append(rd)
+			err = r.appendBlob(c, rd, cl, claim)
 		}
+	} else if cl != nil {
+		cl.release()
 	}
 	if cl != nil {
-		if err == nil {
-			cl.commit(r.now)
-		} else {
-			cl.release()
-		}
 		r.mu.Lock()
 		r.res.Duplicates += int64(cl.dropped)
 		r.mu.Unlock()
 	}
-	if written = err == nil; written {
-		// The ledger learns of the blob once its lines are appended, before the commit that
-		// may follow in r.written.
-		r.blobs.Commit([]dedup.Key{claim.key}, claim.owner, r.now)
-	}
+	written = err == nil
 	switch {
 	case err == nil:
 		r.written(c, created, int64(records), sp.Len())
@@ -309,6 +318,38 @@ func (r *typeRun) fetch(ctx context.Context, c activity.Content, claim blobClaim
 		r.failBlob(c, err)
 	}
 }
+
+// appendBlob appends a downloaded blob to the output file, then records it in the record index
+// and the ledger (once its lines are appended, before the commit that may follow in r.written).
+// It holds the output's append lock for reading throughout, and a commit reads the file's size
+// under the write lock: a saved size then never covers lines whose blob and records are not in
+// the index batches that the commit flushes after it. Without it, a crash after such a save
+// lets the next run see neither the blob in the ledger nor its lines in the tail past the saved
+// size, and write its records again.
+func (r *typeRun) appendBlob(c activity.Content, rd io.Reader, cl *claims, claim blobClaim) error {
+	r.appendMu.RLock()
+	defer r.appendMu.RUnlock()
+	if _, err := r.out.Append(rd); err != nil {
+		if cl != nil {
+			cl.release()
+		}
+		return err
+	}
+	if testHookAppended != nil {
+		testHookAppended(r, c)
+	}
+	if cl != nil {
+		cl.commit(r.now)
+	}
+	r.blobs.Commit([]dedup.Key{claim.key}, claim.owner, r.now)
+	return nil
+}
+
+// testHookAppended, when set by a test, runs in appendBlob between the append and the records.
+var testHookAppended func(r *typeRun, c activity.Content)
+
+// errNoURI keeps a blob pending that was listed without a contentUri.
+var errNoURI = errors.New("listed without contentUri: it cannot be downloaded until a listing gives one")
 
 // errStopped fails the blobs that a stopped run did not start or did not finish.
 var errStopped = errors.New(stoppedReason)
@@ -425,9 +466,12 @@ func (r *typeRun) commit(end time.Time) error {
 
 // record makes the taken blobs durable and saves them in the state.
 func (r *typeRun) record(end time.Time, done map[string]time.Time, failed map[string]state.Pending, gone map[string]bool) error {
-	// The size first: everything up to it was appended before the sync below, so the state
-	// never records a size that covers lines it does not know about.
+	// The size first, under the append lock: every blob up to it was appended and is in the
+	// index batches before the flush below takes them, so the state never records a size
+	// that covers lines it does not know about.
+	r.appendMu.Lock()
 	size, id, err := r.out.Stat()
+	r.appendMu.Unlock()
 	if err != nil {
 		return err
 	}
