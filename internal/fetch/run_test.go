@@ -643,3 +643,29 @@ func TestPendingWithoutURIExpires(t *testing.T) {
 		t.Errorf("pending %+v", p)
 	}
 }
+
+// A blob the ledger knows but the state still holds pending (a run stopped between saving the
+// one and the other) is not fetched again, and it leaves the pending list: kept there, it would
+// be reported lost when it expires although its records are written.
+func TestPendingBlobInTheLedgerIsDone(t *testing.T) {
+	w := newWorld(t, ct)
+	b := w.api.add(ct, "b", w.now.Add(-2*time.Hour), 3)
+	if _, err := w.run(nil, ct); err != nil {
+		t.Fatal(err)
+	}
+	seed(t, w, func(s *state.State) {
+		s.Types[ct].Pending = map[string]state.Pending{"b": {ContentURI: b.content(ct).ContentURI,
+			ContentCreated: b.content(ct).ContentCreated, Attempts: 1, FirstFailure: w.now.Add(-time.Hour)}}
+	})
+	w.now = w.now.Add(time.Hour)
+	res, err := w.run(nil, ct)
+	if err != nil || w.api.downloads["b"] != 1 {
+		t.Fatalf("err = %v, downloads %v", err, w.api.downloads)
+	}
+	if p := w.saved(ct).Pending; len(p) != 0 {
+		t.Errorf("still pending: %+v", p)
+	}
+	if got := w.ids(ct); len(got) != 3 || len(res.Types[0].Expired) != 0 {
+		t.Errorf("lines %v, expired %v", got, res.Types[0].Expired)
+	}
+}

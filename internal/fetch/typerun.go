@@ -233,6 +233,13 @@ func (r *typeRun) offer(ctx context.Context, c activity.Content, listed bool) {
 	claim := blobClaim{key: dedup.KeyOf(c.ContentID), owner: nextOwner.Add(1)}
 	if !r.blobs.Claim(claim.key, claim.owner) {
 		r.res.Known++
+		// Written by a run that stopped after the ledger knew the blob but before the state
+		// did: it is pending no longer (kept, it would be reported lost when it expires).
+		if _, ok := r.pending[c.ContentID]; ok {
+			r.mu.Lock()
+			r.done[c.ContentID] = c.Expiration()
+			r.mu.Unlock()
+		}
 		return
 	}
 	var created time.Time
