@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/o365logfetch/o365logfetch/internal/exit"
 	"github.com/o365logfetch/o365logfetch/internal/layout"
 
 	"github.com/o365logfetch/o365logfetch/internal/atomicfile"
@@ -52,7 +53,8 @@ Flags:
 
 Exit codes: 0 nothing missing · 1 blobs missing (or a period could not be listed, or with
 --scan-output written blobs absent from the output) · 2 usage or configuration error ·
-3 authentication or permission error · 4 (--repair) another run holds the lock
+3 authentication or permission error · 4 (--repair) another run holds the lock ·
+5 (--repair) a local storage fault stopped the repair
 `
 
 // auditOptions are audit's command line.
@@ -162,7 +164,7 @@ type gapsError struct{ msg string }
 func (e *gapsError) Error() string { return e.msg }
 
 // ExitCode is 1: something is missing; audit --repair or the next run fetches it.
-func (e *gapsError) ExitCode() int { return ExitIncomplete }
+func (e *gapsError) ExitCode() exit.Code { return exit.Incomplete }
 
 func (a App) auditCmd(ctx context.Context, args []string) error {
 	o, err := parseAudit(args, a.Stdout)

@@ -39,6 +39,12 @@ func (e *usageError) ExitCode() exit.Code { return exit.Usage }
 // written): the user must fix the machine or the config.
 type setupError struct{ err error }
 
-func (e *setupError) Error() string       { return e.err.Error() }
-func (e *setupError) Unwrap() error       { return e.err }
-func (e *setupError) ExitCode() exit.Code { return exit.Usage }
+func (e *setupError) Error() string { return e.err.Error() }
+func (e *setupError) Unwrap() error { return e.err }
+func (e *setupError) ExitCode() exit.Code {
+	// A directory on a full or read-only filesystem is a storage fault, not a configuration error.
+	if localfs.IsFault(e.err) {
+		return exit.Storage
+	}
+	return exit.Usage
+}

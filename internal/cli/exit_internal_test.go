@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/o365logfetch/o365logfetch/internal/exit"
 	"github.com/o365logfetch/o365logfetch/internal/layout"
 
 	"github.com/o365logfetch/o365logfetch/internal/activity"
@@ -39,8 +40,11 @@ func TestExitCodes(t *testing.T) {
 		{"directory that cannot be written", func(*testing.T) error {
 			return &setupError{fmt.Errorf("[LOGGING] baseLogLocation: %w", fs.ErrPermission)}
 		}, ExitUsage},
-		{"init on a full disk is a setup problem", func(*testing.T) error {
+		{"a full disk met before the run is still a storage fault", func(*testing.T) error {
 			return &setupError{fmt.Errorf("init: %w", diskFull)}
+		}, int(exit.Storage)},
+		{"a directory that cannot be written is a setup problem", func(*testing.T) error {
+			return &setupError{fmt.Errorf("baseLogLocation: %w", os.ErrPermission)}
 		}, ExitUsage},
 		{"init finds a file in the way", func(*testing.T) error {
 			return &setupError{fmt.Errorf("init: %w", &setup.ExistsError{Path: "o365_logs.cfg", What: "config", Hint: "use --force"})}

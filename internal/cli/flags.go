@@ -142,6 +142,10 @@ func (cl *commandLine) check() error {
 		if s := cl.fetch.summary; s != "" && s != "text" && s != "json" {
 			return &usageError{fmt.Sprintf("--summary %q: want text or json", s)}
 		}
+		// A fetch takes every configured type: a word after it would be silently ignored.
+		if len(cl.args) > 0 {
+			return &usageError{fmt.Sprintf("a fetch takes no arguments (it fetches every type of [ContentTypes]), got %q", strings.Join(cl.args, " "))}
+		}
 	case "subscriptions":
 		if len(cl.args) > 0 {
 			cl.subs.action = cl.args[0]

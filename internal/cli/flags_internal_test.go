@@ -81,6 +81,7 @@ func TestParseArgsRefuses(t *testing.T) {
 		{"-s on subscriptions", []string{"-s", "2026-11-25", "subscriptions", "list"}, "-s applies to a fetch, not to subscriptions list"},
 		{"--start on check", []string{"check", "--start=2026-11-25"}, "--start applies to a fetch, not to check"},
 		{"unknown flag", []string{"--bogus"}, "flag provided but not defined: -bogus"},
+		{"a type after fetch", []string{"fetch", "Audit.Exchange"}, `a fetch takes no arguments (it fetches every type of [ContentTypes]), got "Audit.Exchange"`},
 		{"unknown command", []string{"frobnicate", "now"}, `unknown command "frobnicate now"`},
 		{"init not first", []string{"--config", "c", "init"}, "init comes first"},
 		{"bad summary", []string{"--summary", "yaml"}, `--summary "yaml": want text or json`},
