@@ -2,6 +2,7 @@ package activity
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +22,46 @@ type Content struct {
 	ContentURI        string `json:"contentUri"`
 	ContentCreated    string `json:"contentCreated"`
 	ContentExpiration string `json:"contentExpiration"`
+}
+
+// UnmarshalJSON reads a listing entry field by field, so that one field of an unexpected JSON
+// type fails only its entry (Check reports it) and not the whole page, which would stop the
+// listing of the type at the same place run after run. A field that is not a string keeps its
+// JSON text (a contentCreated of 1700000000 is then a bad time), except contentUri, which is
+// then missing: nothing can be downloaded from it.
+func (c *Content) UnmarshalJSON(data []byte) error {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(data, &fields); err != nil {
+		return err
+	}
+	get := func(name string) (string, bool) {
+		raw, ok := fields[name]
+		if !ok {
+			for k, v := range fields { // encoding/json's own matching of names ignores case
+				if strings.EqualFold(k, name) {
+					raw, ok = v, true
+					break
+				}
+			}
+		}
+		var s string
+		switch {
+		case !ok || string(raw) == "null":
+			return "", true
+		case json.Unmarshal(raw, &s) == nil:
+			return s, true
+		}
+		return string(raw), false
+	}
+	*c = Content{}
+	c.ContentType, _ = get("contentType")
+	c.ContentID, _ = get("contentId")
+	if uri, ok := get("contentUri"); ok {
+		c.ContentURI = uri
+	}
+	c.ContentCreated, _ = get("contentCreated")
+	c.ContentExpiration, _ = get("contentExpiration")
+	return nil
 }
 
 // Created is when the blob became available.

@@ -85,9 +85,6 @@ func TestListRefusesHostileAnswers(t *testing.T) {
 		{"endless pages", func(srv *emulator.Server, _ []emulator.Blob) {
 			srv.SetPaging("Audit.General", emulator.Paging{Endless: true})
 		}, "more than 6 pages"},
-		{"entry with a date of the wrong type", func(srv *emulator.Server, b []emulator.Blob) {
-			srv.EditListing(b[1].ContentID, map[string]any{"contentCreated": 1764144000})
-		}, "not a JSON array of content entries"},
 		{"HTML page with status 200", func(srv *emulator.Server, _ []emulator.Blob) {
 			srv.SetListingAnswer("Audit.General", &emulator.Answer{ContentType: "text/html", Body: "<html><body>Access denied by proxy</body></html>"})
 		}, "HTML page instead of JSON"},
@@ -146,6 +143,9 @@ func TestListPassesBadEntriesOn(t *testing.T) {
 		{"entry with a malformed expiration", map[string]any{"contentExpiration": "soon"}, EntryBadTime, "contentExpiration"},
 		{"entry of another content type", map[string]any{"contentType": "Audit.Exchange"}, EntryOtherType, `contentType "Audit.Exchange"`},
 		{"entry of the type in another casing", map[string]any{"contentType": "audit.general"}, EntryOK, ""},
+		{"entry with a date that is a number", map[string]any{"contentCreated": 1764144000}, EntryBadTime, "contentCreated \"1764144000\""},
+		{"entry with a contentUri that is an object", map[string]any{"contentUri": map[string]any{"href": "x"}}, EntryNoURI, "without contentUri"},
+		{"entry with a contentId that is a number", map[string]any{"contentId": 42}, EntryOK, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
