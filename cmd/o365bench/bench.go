@@ -426,7 +426,11 @@ func (b *bencher) setup(w *workload, perMinute int) error {
 		return err
 	}
 	w.config = filepath.Join(w.dir, "o365_logs.cfg")
-	cfg := srv.ClientConfig(emulator.ClientConfig{Dir: w.dir, KeyFile: key, Types: w.types, Fetch: fmt.Sprintf("requestsPerMinute = %d\nworkers = %d", perMinute, w.workers)})
+	fetch := fmt.Sprintf("requestsPerMinute = %d", perMinute)
+	if w.workers > 0 { // else the tool's default (the audit's workload)
+		fetch += fmt.Sprintf("\nworkers = %d", w.workers)
+	}
+	cfg := srv.ClientConfig(emulator.ClientConfig{Dir: w.dir, KeyFile: key, Types: w.types, Fetch: fetch})
 	return os.WriteFile(w.config, []byte(cfg), 0o600)
 }
 
